@@ -1,0 +1,19 @@
+"""Every path on every memory layout, float32, at the same two sizes as the dtype sweep.
+
+Layouts decide whether a path can share memory at all (negative strides and non-native byte order
+are refused by `torch.from_numpy`; non-contiguous tensors make `np.array` gather), so every layout
+runs on every path. Layouts that cannot exist on a side (negative strides, read-only or byte-swapped
+tensors) skip with the reason.
+"""
+
+from bridge_bench import inputs, paths
+
+from .common import CaseBenchmark
+
+
+class Layouts(CaseBenchmark):
+    params = [list(paths.PATH_IDS), list(inputs.LAYOUTS), list(inputs.SWEEP_SIZES)]
+    param_names = ["path", "layout", "size"]
+
+    def case(self, path, layout, size):
+        return path, inputs.Case(size, layout=layout)

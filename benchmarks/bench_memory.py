@@ -1,0 +1,25 @@
+"""Peak memory of one conversion at 256 MiB: zero-copy paths allocate ~nothing, copies ~the array.
+
+asv's `peakmem_` is the peak resident set of the whole benchmark process, which includes the
+interpreter, torch and the shared source buffer. `peakmem_prepared` is the same process with the
+same setup but without the call; the difference between the two is what the call allocates.
+Nothing is timed here, so these use `setup` (the timing caveat of common.py does not apply).
+"""
+
+from bridge_bench import inputs, paths
+
+from .common import bind_or_skip
+
+
+class PeakMemory:
+    params = [list(paths.PATH_IDS), [inputs.PEAKMEM_SIZE]]
+    param_names = ["path", "size"]
+
+    def setup(self, path, size):
+        self.call = bind_or_skip(path, inputs.Case(size))
+
+    def peakmem_convert(self, path, size):
+        self.call()
+
+    def peakmem_prepared(self, path, size):
+        pass

@@ -1,0 +1,139 @@
+"""The catalogue: every way bridge-bench moves data across the NumPy <-> PyTorch bridge.
+
+One `Path` record per conversion. The asv suite, the semantics probe and the reports read this
+list and nothing else, so adding a path here is the only edit a new path needs.
+
+A record's `bind(source)` returns a zero-argument callable that performs the conversion on an
+already prepared source. Binding happens outside any timed region, so the timed body is exactly
+the user's call: `functools.partial` and bound methods add no Python frame, which matters when
+the call itself takes half a microsecond (`torch.from_numpy`). Preallocated destinations
+(`np.copyto(dst, a)`, `dst.copy_(t)`) are allocated and touched at bind time for the same reason.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from bridge_bench.inputs import Case, Unsupported, make_source
+
+NUMPY_TO_TORCH = "numpy->torch"
+TORCH_TO_NUMPY = "torch->numpy"
+REFERENCE = "reference"
+DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, REFERENCE)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """Leading numeric release of a version string: '2.13.0+cpu' -> (2, 13, 0)."""
+    parts = []
+    for piece in text.split("+")[0].split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class Path:
+    """One conversion path: what a user writes, and how to run it on a prepared source."""
+
+    id: str
+    direction: str
+    label: str
+    source: str  # "numpy" or "torch": the kind of object `bind` receives
+    bind: Callable[[Any], Callable[[], Any]] = field(repr=False)
+    shares: bool  # shares memory in the common case (float32, C-contiguous); the probe checks
+    min_torch: str = ""
+    min_numpy: str = ""
+    note: str = ""
+
+    def check_available(self) -> None:
+        """Raise `Unsupported` when this torch or numpy is too old for the path."""
+        if self.min_torch and _version(torch.__version__) < _version(self.min_torch):
+            raise Unsupported(f"{self.label} needs torch >= {self.min_torch}, have {torch.__version__}")
+        if self.min_numpy and _version(np.__version__) < _version(self.min_numpy):
+            raise Unsupported(f"{self.label} needs numpy >= {self.min_numpy}, have {np.__version__}")
+
+
+def _copyto(a: np.ndarray) -> Callable[[], None]:
+    dst = np.empty_like(a)
+    dst.fill(0)  # fault the pages in now, not in the first timed copy
+    return functools.partial(np.copyto, dst, a)
+
+
+def _copy_into_tensor(t: torch.Tensor) -> Callable[[], torch.Tensor]:
+    dst = torch.empty_like(t)
+    dst.zero_()
+    return functools.partial(dst.copy_, t)
+
+
+def _numpy_then_copy(t: torch.Tensor) -> Callable[[], np.ndarray]:
+    return lambda: t.numpy().copy()
+
+
+CATALOGUE: tuple[Path, ...] = (
+    # numpy -> torch
+    Path("from_numpy", NUMPY_TO_TORCH, "torch.from_numpy(a)", "numpy",
+         lambda a: functools.partial(torch.from_numpy, a), shares=True),
+    Path("as_tensor", NUMPY_TO_TORCH, "torch.as_tensor(a)", "numpy",
+         lambda a: functools.partial(torch.as_tensor, a), shares=True),
+    Path("asarray", NUMPY_TO_TORCH, "torch.asarray(a)", "numpy",
+         lambda a: functools.partial(torch.asarray, a), shares=True, min_torch="1.11"),
+    Path("tensor", NUMPY_TO_TORCH, "torch.tensor(a)", "numpy",
+         lambda a: functools.partial(torch.tensor, a), shares=False),
+    Path("Tensor_legacy", NUMPY_TO_TORCH, "torch.Tensor(a)", "numpy",
+         lambda a: functools.partial(torch.Tensor, a), shares=True,
+         note="legacy constructor: converts to the default dtype, so only float32 can be shared"),
+    Path("dlpack_to_torch", NUMPY_TO_TORCH, "torch.from_dlpack(a)", "numpy",
+         lambda a: functools.partial(torch.from_dlpack, a), shares=True, min_numpy="1.22"),
+    # torch -> numpy
+    Path("numpy", TORCH_TO_NUMPY, "t.numpy()", "torch", lambda t: t.numpy, shares=True),
+    Path("numpy_force", TORCH_TO_NUMPY, "t.numpy(force=True)", "torch",
+         lambda t: functools.partial(t.numpy, force=True), shares=True, min_torch="1.13"),
+    Path("np_asarray", TORCH_TO_NUMPY, "np.asarray(t)", "torch",
+         lambda t: functools.partial(np.asarray, t), shares=True),
+    Path("np_array", TORCH_TO_NUMPY, "np.array(t)", "torch",
+         lambda t: functools.partial(np.array, t), shares=False),
+    Path("numpy_copy", TORCH_TO_NUMPY, "t.numpy().copy()", "torch", _numpy_then_copy, shares=False),
+    Path("dlpack_to_numpy", TORCH_TO_NUMPY, "np.from_dlpack(t)", "torch",
+         lambda t: functools.partial(np.from_dlpack, t), shares=True, min_numpy="1.22"),
+    # reference ceilings, measured in the same run as everything else
+    Path("np_copy", REFERENCE, "a.copy()", "numpy", lambda a: a.copy, shares=False,
+         note="copy into fresh memory"),
+    Path("np_copyto", REFERENCE, "np.copyto(dst, a)", "numpy", _copyto, shares=False,
+         note="copy into a preallocated destination: the host copy ceiling"),
+    Path("clone", REFERENCE, "t.clone()", "torch", lambda t: t.clone, shares=False,
+         note="copy into fresh memory"),
+    Path("copy_", REFERENCE, "dst.copy_(t)", "torch", _copy_into_tensor, shares=False,
+         note="copy into a preallocated tensor: torch's copy ceiling"),
+)
+
+BY_ID: dict[str, Path] = {p.id: p for p in CATALOGUE}
+PATH_IDS: tuple[str, ...] = tuple(BY_ID)
+
+
+def get(path_id: str) -> Path:
+    """The record for `path_id`; a ValueError naming it and the known ids otherwise."""
+    try:
+        return BY_ID[path_id]
+    except KeyError:
+        raise ValueError(f"unknown path {path_id!r}; known paths: {', '.join(PATH_IDS)}") from None
+
+
+def ids(direction: str | None = None, shares: bool | None = None) -> list[str]:
+    """Path ids, optionally narrowed to one direction and to sharing or copying paths."""
+    return [p.id for p in CATALOGUE
+            if (direction is None or p.direction == direction)
+            and (shares is None or p.shares == shares)]
+
+
+def prepare(path_id: str, case: Case) -> Callable[[], Any]:
+    """The bound call for one path on one case; `Unsupported` (with the reason) when it cannot exist."""
+    path = get(path_id)
+    path.check_available()
+    return path.bind(make_source(path.source, case))
