@@ -1,4 +1,4 @@
-"""Every path on every dtype, at one in-cache (32 KiB) and one DRAM-bound (64 MiB) size.
+"""Every path on every dtype, C-contiguous, at one in-cache (32 KiB) and one DRAM-bound (64 MiB) size.
 
 Two sizes, not the full sweep: dtype changes the per-element work (conversions in the legacy
 `torch.Tensor(a)`, none in the zero-copy paths), which two points show; the full product of
@@ -8,12 +8,8 @@ bfloat16 exists on the torch side only; numpy-side paths skip it with the reason
 
 from bridge_bench import inputs, paths
 
-from .common import CaseBenchmark
+from .common import _Conversions
 
 
-class Dtypes(CaseBenchmark):
-    params = [list(paths.PATH_IDS), list(inputs.DTYPES), list(inputs.SWEEP_SIZES)]
-    param_names = ["path", "dtype", "size"]
-
-    def case(self, path, dtype, size):
-        return path, inputs.Case(size, dtype)
+class Dtypes(_Conversions):
+    params = [list(paths.PATH_IDS), list(inputs.SWEEP_SIZES), list(inputs.DTYPES), ["C"]]

@@ -8,12 +8,8 @@ tensors) skip with the reason.
 
 from bridge_bench import inputs, paths
 
-from .common import CaseBenchmark
+from .common import _Conversions
 
 
-class Layouts(CaseBenchmark):
-    params = [list(paths.PATH_IDS), list(inputs.LAYOUTS), list(inputs.SWEEP_SIZES)]
-    param_names = ["path", "layout", "size"]
-
-    def case(self, path, layout, size):
-        return path, inputs.Case(size, layout=layout)
+class Layouts(_Conversions):
+    params = [list(paths.PATH_IDS), list(inputs.SWEEP_SIZES), ["float32"], list(inputs.LAYOUTS)]

@@ -12,14 +12,16 @@ from .common import bind_or_skip
 
 
 class PeakMemory:
-    params = [list(paths.PATH_IDS), [inputs.PEAKMEM_SIZE]]
-    param_names = ["path", "size"]
+    params = [list(paths.PATH_IDS), [inputs.PEAKMEM_SIZE], ["float32"], ["C"]]
+    param_names = ["path", "size", "dtype", "layout"]
 
-    def setup(self, path, size):
-        self.call = bind_or_skip(path, inputs.Case(size))
+    def setup(self, path, size, dtype, layout):
+        # No trial call: it would raise the process's peak before the measurement. Every path
+        # accepts float32 C-contiguous input, so there is nothing to refuse here.
+        self.call = bind_or_skip(path, inputs.Case(size, dtype, layout), trial=False)
 
-    def peakmem_convert(self, path, size):
+    def peakmem_convert(self, path, size, dtype, layout):
         self.call()
 
-    def peakmem_prepared(self, path, size):
+    def peakmem_prepared(self, path, size, dtype, layout):
         pass

@@ -8,12 +8,8 @@ real run with `asv run -E existing` stays within 15 minutes on a 2-core machine.
 
 from bridge_bench import inputs, paths
 
-from .common import CaseBenchmark
+from .common import _Conversions
 
 
-class Sizes(CaseBenchmark):
-    params = [list(paths.PATH_IDS), list(inputs.SIZES)]
-    param_names = ["path", "size"]
-
-    def case(self, path, size):
-        return path, inputs.Case(size)
+class Sizes(_Conversions):
+    params = [list(paths.PATH_IDS), list(inputs.SIZES), ["float32"], ["C"]]

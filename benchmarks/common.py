@@ -1,24 +1,32 @@
 """Shared machinery of the asv suite: one case per benchmark process, prepared without `setup`.
 
 Why no `setup` on `time_` benchmarks: asv_runner 0.3 times every call on its own (`number` = 1)
-and re-runs setup between samples whenever a benchmark has any setup hook. For a 0.5 us call
-such as `torch.from_numpy(a)` the clock then measures itself (field notes: ~10 us reported against
-~0.46 us). So a `time_` method prepares its case on its first call, stores the bound call on the
-instance, and every later call runs only the bound call. asv runs each parameter combination in a
-process of its own and discards the first call (its calibration loop starts from one call and
-grows `number` from there), so preparation never lands in a sample. Preparation is cheap because
+and re-runs setup between samples whenever a benchmark has any setup hook. For a 0.5 us call such
+as `torch.from_numpy(a)` the clock then measures itself (field notes: ~10 us reported against
+~0.46 us). Instead, `time_convert` prepares its case on its first call and keeps the bound call in
+a module global; every later call runs only that. This is sound because asv runs each parameter
+combination in a process of its own (forked from the forkserver), and because asv's calibration
+loop starts from a single call that it never keeps as a sample. Preparation is cheap anyway:
 sources are views of a buffer reserved when this module is imported, before asv forks (inputs.py).
 
-`bridge-bench fidelity` checks the result: the time asv reports for a zero-copy path must match a
-tight loop of the same call.
+Why a staticmethod and a global rather than `self.call`: asv already wraps a parameterised
+benchmark in a closure; every further layer is ~25 ns on a ~500 ns call. `bridge-bench fidelity`
+checks what is left: asv's figure for a zero-copy path against a tight loop of the same call.
+With BRIDGE_BENCH_REFERENCE_DIR set, the classes gain a `teardown` that runs that tight loop
+(10,000 calls) in the benchmark process itself. asv calls teardown between samples (outside the
+timed region) and once at the end, so reference and asv samples interleave in time: this
+machine's 2x slow spells last seconds, and only an interleaved reference is comparable.
 
-A case this torch or numpy cannot build, or that the path refuses (an exception on a trial call),
-is skipped with the reason printed (`asv run --show-stderr` shows it); asv records it as skipped.
-`peakmem_` benchmarks do not time anything, so they use `setup` normally (bench_memory.py).
+A case this torch or numpy cannot build, or that the path refuses (an exception or a crash on a
+trial call in a forked child), is skipped with the reason printed (`asv run --show-stderr` shows it); asv records it as skipped.
+`peakmem_` benchmarks time nothing, so they use `setup` normally (bench_memory.py).
 """
 
-import abc
+import json
+import os
+import signal
 import sys
+import timeit
 
 from asv_runner.benchmarks.mark import SkipNotImplemented
 
@@ -26,35 +34,81 @@ from bridge_bench import inputs, paths
 
 inputs.reserve_for(max(inputs.SIZES))
 
+_call = None  # the bound call of the one case this process times
 
-def bind_or_skip(path_id, case):
-    """The bound call for a case, after one trial call; SkipNotImplemented with the reason otherwise."""
+
+def _trial(call):
+    """Run `call` once in a forked child: None if it worked, else why not (exception or signal).
+
+    A child, because some cases abort the interpreter (SIGABRT from a C++ exception): asv would
+    record that as a failed benchmark and `asv run` would exit non-zero.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            call()
+            message = b""
+        except BaseException as exc:
+            lines = str(exc).strip().splitlines()
+            message = f"{type(exc).__name__}: {lines[0] if lines else ''}".encode()
+        os.write(write_end, message)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as fh:
+        message = fh.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return f"crashes the interpreter ({signal.Signals(os.WTERMSIG(status)).name})"
+    return message or None
+
+
+def bind_or_skip(path_id, case, trial=True):
+    """The bound call for a case, after a trial call; SkipNotImplemented with the reason otherwise."""
     try:
         call = paths.prepare(path_id, case)
-        call()
     except inputs.Unsupported as exc:
         reason = str(exc)
-    except Exception as exc:  # the path refuses this case: asv shows it as skipped, not failed
-        reason = f"{paths.get(path_id).label} refuses it: {type(exc).__name__}: {str(exc).splitlines()[0]}"
     else:
-        return call
+        problem = _trial(call) if trial else None
+        if problem is None:
+            return call
+        reason = f"{paths.get(path_id).label} refuses it: {problem}"
     print(f"asv: skipped: {reason}", file=sys.stderr)
     raise SkipNotImplemented(reason)
 
 
-class CaseBenchmark(abc.ABC):
-    """Base of the timing classes: subclasses declare `params`, `param_names` and `case()`."""
+def _time_convert(path, size, dtype, layout):
+    global _call
+    try:
+        _call()
+    except TypeError:
+        if _call is not None:
+            raise
+        _call = bind_or_skip(path, inputs.Case(size, dtype, layout))
 
+
+REFERENCE_CALLS = 10_000
+
+
+def _take_reference(path, size, dtype, layout):
+    if _call is None:
+        return
+    per_call = timeit.Timer(_call).timeit(REFERENCE_CALLS) / REFERENCE_CALLS
+    record = {"path": path, "size": size, "dtype": dtype, "layout": layout,
+              "pid": os.getpid(), "calls": REFERENCE_CALLS, "seconds_per_call": per_call}
+    out = os.path.join(os.environ["BRIDGE_BENCH_REFERENCE_DIR"], "reference.jsonl")
+    with open(out, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+class _Conversions:
+    """Base of the timing classes (underscore: asv does not collect it). Subclasses set `params`."""
+
+    param_names = ["path", "size", "dtype", "layout"]
     timeout = 300
+    time_convert = staticmethod(_time_convert)
 
-    @abc.abstractmethod
-    def case(self, *params):
-        """(path id, inputs.Case) for one parameter combination."""
-
-    def time_convert(self, *params):
-        try:
-            self.call()
-        except AttributeError:
-            if "call" in self.__dict__:
-                raise
-            self.call = bind_or_skip(*self.case(*params))
+    if os.environ.get("BRIDGE_BENCH_REFERENCE_DIR"):
+        teardown = staticmethod(_take_reference)

@@ -1,0 +1,101 @@
+"""Running asv on this project: the existing environment, the machine entry, the commit, results.
+
+The main job and the fidelity check both run a real `asv run -E existing`. asv saves results of an
+existing environment only with `--set-commit-hash`, so the checkout's HEAD is passed. The fidelity
+check and the tests run asv against a private copy of the configuration (results in a temporary
+folder) and a private HOME, so they never touch the user's results or `~/.asv-machine.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from bridge_bench import context
+
+
+class AsvError(RuntimeError):
+    """asv or git failed; the message says what to do next."""
+
+
+def load_config(config: Path) -> dict:
+    from asv.util import load_json
+
+    if not config.is_file():
+        raise AsvError(f"{config}: no asv configuration here; run from a bridge-bench checkout or pass --config")
+    try:
+        return load_json(str(config), js_comments=True)
+    except Exception as exc:  # asv raises its own UserError subclasses for bad JSON
+        raise AsvError(f"{config}: not a readable asv configuration: {str(exc).splitlines()[0]}") from None
+
+
+def head_commit(repo: Path) -> str:
+    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if proc.returncode:
+        raise AsvError(f"{repo}: not a git checkout with a commit; asv needs one to label results")
+    return proc.stdout.strip()
+
+
+def private_config(config: Path, workdir: Path) -> Path:
+    """A copy of `config` whose repo is the checkout and whose outputs live under `workdir`."""
+    conf = load_config(config)
+    root = config.resolve().parent
+    conf.update({
+        "repo": str(root),
+        "benchmark_dir": str(root / conf.get("benchmark_dir", "benchmarks")),
+        "results_dir": str(workdir / "results"),
+        "html_dir": str(workdir / "html"),
+        "env_dir": str(workdir / "env"),
+    })
+    out = workdir / "asv.conf.json"
+    out.write_text(json.dumps(conf, indent=2))
+    return out
+
+
+def asv_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "asv", *args]
+
+
+def run_asv(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    """Run asv, streaming its progress lines to stderr; AsvError if it fails."""
+    proc = subprocess.Popen(asv_command(*args), cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    tail: list[str] = []
+    for line in proc.stdout:
+        sys.stderr.write(line)
+        tail = (tail + [line.rstrip()])[-5:]
+    if proc.wait():
+        raise AsvError(f"asv {args[0]} exited with {proc.returncode}: " + (tail[-1] if tail else "no output"))
+
+
+def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, str] | None = None,
+                 extra: list[str] = ()) -> str:
+    """`asv run -E existing` on the checkout's HEAD; returns the commit hash the results carry."""
+    commit = head_commit(config.resolve().parent)
+    args = ["run", "-E", "existing", "--config", str(config), "--machine", machine,
+            "--set-commit-hash", commit, *extra]
+    for regex in bench:
+        args += ["--bench", regex]
+    run_asv(args, env=env, cwd=config.resolve().parent)
+    return commit
+
+
+def bench_regex(benchmark: str, params: tuple) -> str:
+    """An asv --bench regex selecting one parameter combination of `benchmark`."""
+    return re.escape(f"{benchmark}({', '.join(repr(p) for p in params)})") + "$"
+
+
+def private_env(home: Path, machine: str, **extra: str) -> dict[str, str]:
+    """Environment for an asv run with a private HOME holding this machine's entry."""
+    home.mkdir(parents=True, exist_ok=True)
+    context.update_machine_file(machine, context.machine_entry(), path=home / ".asv-machine.json")
+    return {**os.environ, "HOME": str(home), **extra}
+
+
+def result_files(results_dir: Path, machine: str) -> list[Path]:
+    folder = results_dir / machine
+    return sorted(p for p in folder.glob("*.json") if p.name != "machine.json")

@@ -1,0 +1,162 @@
+"""`bridge-bench`: thin argparse front end. Bad input: one line naming it on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bridge_bench import asvrun, context, inputs, paths
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """User input we refuse: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise BadInput(message)
+
+
+def _size(text: str) -> int:
+    try:
+        return inputs.parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _progress(done: int, total: int) -> None:
+    if done == total or done % 50 == 0:
+        print(f"\r  {done}/{total} cases", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
+def cmd_list(args) -> int:
+    print(f"{'id':<17} {'direction':<13} {'shares':<7} {'code':<22} note")
+    for p in paths.CATALOGUE:
+        needs = ", ".join(x for x in (p.min_torch and f"torch>={p.min_torch}",
+                                      p.min_numpy and f"numpy>={p.min_numpy}") if x)
+        note = "; ".join(x for x in (p.note, needs) if x)
+        print(f"{p.id:<17} {p.direction:<13} {'yes' if p.shares else 'no':<7} {p.label:<22} {note}")
+    return 0
+
+
+def cmd_machine(args) -> int:
+    entry = context.update_machine_file(args.machine or _default_machine(), context.machine_entry(),
+                                        path=args.file)
+    print(json.dumps(entry, indent=2, sort_keys=True))
+    return 0
+
+
+def _default_machine() -> str:
+    from asv.machine import Machine
+
+    return Machine.get_unique_machine_name()
+
+
+def cmd_run(args) -> int:
+    machine = args.machine or _default_machine()
+    entry = context.update_machine_file(machine, context.machine_entry())
+    print("context: " + ", ".join(f"{k}={entry[k]}" for k in
+                                  ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu")),
+          file=sys.stderr)
+    extra = ["--quick"] if args.quick else []
+    asvrun.run_existing(args.config, machine, args.bench, extra=extra + ["--show-stderr"] * args.show_stderr)
+    if not args.no_publish:
+        asvrun.run_asv(["publish", "--config", str(args.config)], cwd=args.config.resolve().parent)
+        conf = asvrun.load_config(args.config)
+        print(f"dashboard: {(args.config.resolve().parent / conf.get('html_dir', 'html') / 'index.html')}"
+              f"  (serve it: asv preview --config {args.config})", file=sys.stderr)
+    return 0
+
+
+def cmd_fidelity(args) -> int:
+    from bridge_bench import fidelity
+
+    try:
+        fidelity.validate(args.path, args.size)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    rows = fidelity.run(args.config, args.path, args.size)
+    print(fidelity.render(rows, args.threshold))
+    return 0 if fidelity.passed(rows, args.threshold) else 1
+
+
+def cmd_semantics(args) -> int:
+    from bridge_bench import semantics
+
+    try:
+        jobs = semantics.jobs_for(args.path, args.dtype, args.layout, args.size)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    print(f"probing {len(jobs)} cases in worker processes", file=sys.stderr)
+    records = semantics.run(jobs, workers=args.jobs, progress=_progress)
+    if args.json:
+        versions = context.versions()
+        json.dump({"versions": versions, "size": args.size, "summary": semantics.summary(records),
+                   "cases": records}, sys.stdout, indent=1)
+        print()
+    else:
+        print(semantics.render(records))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bridge-bench", description=__doc__.split(".")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("list", help="the catalogue of conversion paths").set_defaults(func=cmd_list)
+
+    p = sub.add_parser("machine", help="write versions, threads, THP mode and CPU into asv's machine file")
+    p.add_argument("--machine", help="machine name (default: asv's, the host name)")
+    p.add_argument("--file", type=Path, help="machine file (default: ~/.asv-machine.json)")
+    p.set_defaults(func=cmd_machine)
+
+    config = dict(type=Path, default=Path("asv.conf.json"), help="asv configuration (default: ./asv.conf.json)")
+
+    p = sub.add_parser("run", help="the main job: the whole suite on this environment, then the dashboard")
+    p.add_argument("--config", **config)
+    p.add_argument("--machine", help="machine name (default: asv's, the host name)")
+    p.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeatable)")
+    p.add_argument("--quick", action="store_true", help="asv --quick: a smoke test, numbers not to be reported")
+    p.add_argument("--show-stderr", action="store_true", help="show skip reasons and benchmark output")
+    p.add_argument("--no-publish", action="store_true", help="skip asv publish")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("fidelity", help="asv's figure for zero-copy paths against a tight loop; exit 1 above the limit")
+    p.add_argument("--config", **config)
+    p.add_argument("--path", nargs="+", default=["from_numpy", "numpy"], help="zero-copy path ids")
+    p.add_argument("--size", nargs="+", type=_size, default=[8, 256 * inputs.MiB], help="sizes, e.g. 8 256MiB")
+    p.add_argument("--threshold", type=float, default=1.25, help="largest accepted asv/reference ratio")
+    p.set_defaults(func=cmd_fidelity)
+
+    p = sub.add_parser("semantics", help="share, copy, raise or crash: every path x dtype x layout")
+    p.add_argument("--path", nargs="+", help="path ids (default: all)")
+    p.add_argument("--dtype", nargs="+", help="dtypes (default: all)")
+    p.add_argument("--layout", nargs="+", help="layouts (default: all)")
+    p.add_argument("--size", type=_size, default=128, help="bytes per source (default: 128)")
+    p.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_semantics)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except (BadInput, ValueError) as exc:
+        print(f"bridge-bench: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except asvrun.AsvError as exc:
+        print(f"bridge-bench: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bridge-bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

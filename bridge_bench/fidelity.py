@@ -1,0 +1,120 @@
+"""Is asv timing the call, or itself? asv's figure for zero-copy paths against a tight loop.
+
+A zero-copy conversion costs about half a microsecond, so anything asv adds per call (a setup hook
+that forces `number` = 1, a wrapper layer) shows up directly. The check runs a real
+`asv run -E existing` on the chosen cases with BRIDGE_BENCH_REFERENCE_DIR set: each benchmark
+process then also times the same bound call in a tight loop of 10,000 calls between asv's samples
+(benchmarks/common.py), so both figures come from the same process at the same time. asv reports
+the median of its samples; the reference is the median of its loops.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge_bench import asvrun, inputs, paths
+
+BENCHMARK = "bench_sizes.Sizes.time_convert"
+DEFAULT_PATHS = ("from_numpy", "numpy")
+DEFAULT_SIZES = (8, 256 * inputs.MiB)
+THRESHOLD = 1.25
+MACHINE = "bridge-bench-fidelity"
+
+
+@dataclass
+class Row:
+    path: str
+    size: int
+    asv_s: float | None
+    reference_s: float | None
+    loops: int
+
+    @property
+    def ratio(self) -> float | None:
+        if self.asv_s is None or not self.reference_s:
+            return None
+        return self.asv_s / self.reference_s
+
+
+def validate(path_ids, sizes) -> None:
+    for pid in path_ids:
+        path = paths.get(pid)
+        if not path.shares:
+            raise ValueError(f"path {pid!r} copies; the fidelity check times zero-copy paths "
+                             f"(a 10,000-call loop of a copy would take minutes): {', '.join(paths.ids(shares=True))}")
+    for size in sizes:
+        if size not in inputs.SIZES:
+            raise ValueError(f"size {size} is not in the suite's size sweep; use one of "
+                             f"{', '.join(inputs.format_size(s).replace(' ', '') for s in inputs.SIZES)}")
+
+
+def _asv_medians(results_dir: Path, machine: str, cases) -> dict:
+    from asv.results import Results
+
+    benchmarks = json.loads((results_dir / "benchmarks.json").read_text())
+    params = benchmarks[BENCHMARK]["params"]
+    combos = list(itertools.product(*params))
+    out = {}
+    for file in asvrun.result_files(results_dir, machine):
+        result = Results.load(str(file))
+        values = result.get_result_value(BENCHMARK, params)
+        for pid, size in cases:
+            key = (repr(pid), repr(size), repr("float32"), repr("C"))
+            value = values[combos.index(key)]
+            if value is not None and value == value:
+                out[pid, size] = value
+    return out
+
+
+def _reference_medians(folder: Path) -> dict:
+    samples: dict = {}
+    file = folder / "reference.jsonl"
+    if file.exists():
+        for line in file.read_text().splitlines():
+            rec = json.loads(line)
+            samples.setdefault((rec["path"], rec["size"]), []).append(rec["seconds_per_call"])
+    return samples
+
+
+def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES) -> list[Row]:
+    validate(path_ids, sizes)
+    cases = list(itertools.product(path_ids, sizes))
+    with tempfile.TemporaryDirectory(prefix="bridge-bench-fidelity-") as tmp:
+        work = Path(tmp)
+        conf = asvrun.private_config(config, work)
+        env = asvrun.private_env(work / "home", MACHINE, BRIDGE_BENCH_REFERENCE_DIR=str(work))
+        regexes = [asvrun.bench_regex(BENCHMARK, (pid, size, "float32", "C")) for pid, size in cases]
+        asvrun.run_existing(conf, MACHINE, regexes, env=env)
+        measured = _asv_medians(work / "results", MACHINE, cases)
+        reference = _reference_medians(work)
+    return [Row(pid, size, measured.get((pid, size)),
+                statistics.median(reference[pid, size]) if reference.get((pid, size)) else None,
+                len(reference.get((pid, size), [])))
+            for pid, size in cases]
+
+
+def render(rows: list[Row], threshold: float = THRESHOLD) -> str:
+    def ns(x):
+        return "-" if x is None else f"{x * 1e9:,.0f} ns"
+
+    lines = [f"{'path':<22} {'size':>9} {'asv':>10} {'reference':>10} {'ratio':>6}  verdict",
+             "-" * 70]
+    for r in rows:
+        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
+        verdict = "ok" if r.ratio is not None and r.ratio <= threshold else "FAIL"
+        lines.append(f"{paths.get(r.path).label:<22} {inputs.format_size(r.size):>9} {ns(r.asv_s):>10} "
+                     f"{ns(r.reference_s):>10} {ratio:>6}  {verdict}")
+    lines.append(f"reference: median of {REFERENCE_NOTE}; asv: median of its samples; limit {threshold:.2f}x")
+    return "\n".join(lines)
+
+
+REFERENCE_NOTE = "10,000-call tight loops of the same bound call, interleaved with asv's samples in the benchmark process"
+
+
+def passed(rows: list[Row], threshold: float = THRESHOLD) -> bool:
+    return all(r.ratio is not None and r.ratio <= threshold for r in rows)
