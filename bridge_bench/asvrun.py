@@ -75,12 +75,13 @@ def run_asv(args: list[str], env: dict[str, str] | None = None, cwd: Path | None
 def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, str] | None = None,
                  extra: list[str] = ()) -> str:
     """`asv run -E existing` on the checkout's HEAD; returns the commit hash the results carry."""
-    commit = head_commit(config.resolve().parent)
+    repo = config.resolve().parent / load_config(config).get("repo", ".")
+    commit = head_commit(repo)
     args = ["run", "-E", "existing", "--config", str(config), "--machine", machine,
             "--set-commit-hash", commit, *extra]
     for regex in bench:
         args += ["--bench", regex]
-    run_asv(args, env=env, cwd=config.resolve().parent)
+    run_asv(args, env=env, cwd=repo)
     return commit
 
 

@@ -1,0 +1,75 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bridge_bench import cli
+
+
+def run_cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "bridge_bench.cli", *args], capture_output=True, text=True, **kw)
+
+
+@pytest.mark.parametrize("args,named", [
+    (["semantics", "--path", "nope"], "'nope'"),
+    (["semantics", "--dtype", "float128"], "'float128'"),
+    (["semantics", "--layout", "diagonal"], "'diagonal'"),
+    (["semantics", "--size", "12XB"], "'12XB'"),
+    (["fidelity", "--path", "from_numpy", "--size", "7"], "size 7"),
+    (["fidelity", "--path", "bogus"], "'bogus'"),
+    (["fidelity", "--path", "tensor"], "'tensor' copies"),
+    (["fidelity", "--threshold", "x"], "'x'"),
+    (["explode"], "'explode'"),
+])
+def test_bad_input_is_one_line_naming_it_with_exit_2(args, named):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0] and lines[0].startswith("bridge-bench: error:")
+    assert "Traceback" not in proc.stderr
+
+
+def test_list_shows_every_path_with_its_code():
+    proc = run_cli("list")
+    assert proc.returncode == 0
+    assert "torch.from_numpy(a)" in proc.stdout and "np.copyto(dst, a)" in proc.stdout
+
+
+def test_semantics_json_for_a_slice(tmp_path):
+    proc = run_cli("semantics", "--path", "from_numpy", "tensor", "--dtype", "float32", "float64",
+                   "--layout", "C", "negative", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["summary"]["shares"] == 2 and data["summary"]["copies"] == 2 and data["summary"]["raises"] == 4
+    assert {c["path"] for c in data["cases"]} == {"from_numpy", "tensor"}
+    assert data["versions"]["torch"]
+
+
+def test_machine_merges_into_the_file_and_keeps_what_was_there(tmp_path):
+    file = tmp_path / "machine.json"
+    file.write_text(json.dumps({"version": 1, "other": {"machine": "other", "cpu": "x"},
+                                "box": {"machine": "box", "mine": "kept", "ram": "1"}}))
+    assert cli.main(["machine", "--machine", "box", "--file", str(file)]) == 0
+    data = json.loads(file.read_text())
+    assert data["other"] == {"machine": "other", "cpu": "x"}
+    box = data["box"]
+    assert box["mine"] == "kept" and box["ram"] == "1"
+    for key in ("torch", "numpy", "torch_threads", "thp", "thp_defrag", "THP_MEM_ALLOC_ENABLE", "cpu", "os"):
+        assert isinstance(box[key], str) and box[key]
+
+
+def test_machine_refuses_a_corrupt_file_and_leaves_it_alone(tmp_path, capsys):
+    file = tmp_path / "machine.json"
+    file.write_text("{not json")
+    assert cli.main(["machine", "--machine", "box", "--file", str(file)]) == 2
+    assert file.read_text() == "{not json"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(file) in err[0]
+
+
+def test_run_outside_a_checkout_says_what_to_do(tmp_path):
+    proc = run_cli("run", "--config", str(tmp_path / "asv.conf.json"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "no asv configuration" in proc.stderr and "Traceback" not in proc.stderr
