@@ -12,4 +12,4 @@ from .common import _Conversions
 
 
 class Dtypes(_Conversions):
-    params = [list(paths.PATH_IDS), list(inputs.SWEEP_SIZES), list(inputs.DTYPES), ["C"]]
+    params = [list(paths.HOST_PATH_IDS), list(inputs.SWEEP_SIZES), list(inputs.DTYPES), ["C"]]

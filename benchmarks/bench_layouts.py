@@ -12,4 +12,4 @@ from .common import _Conversions
 
 
 class Layouts(_Conversions):
-    params = [list(paths.PATH_IDS), list(inputs.SWEEP_SIZES), ["float32"], list(inputs.LAYOUTS)]
+    params = [list(paths.HOST_PATH_IDS), list(inputs.SWEEP_SIZES), ["float32"], list(inputs.LAYOUTS)]

@@ -12,7 +12,7 @@ from .common import bind_or_skip
 
 
 class PeakMemory:
-    params = [list(paths.PATH_IDS), [inputs.PEAKMEM_SIZE], ["float32"], ["C"]]
+    params = [list(paths.HOST_PATH_IDS), [inputs.PEAKMEM_SIZE], ["float32"], ["C"]]
     param_names = ["path", "size", "dtype", "layout"]
 
     def setup(self, path, size, dtype, layout):

@@ -12,4 +12,4 @@ from .common import _Conversions
 
 
 class Sizes(_Conversions):
-    params = [list(paths.PATH_IDS), list(inputs.SIZES), ["float32"], ["C"]]
+    params = [list(paths.HOST_PATH_IDS), list(inputs.SIZES), ["float32"], ["C"]]

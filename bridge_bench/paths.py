@@ -25,6 +25,8 @@ NUMPY_TO_TORCH = "numpy->torch"
 TORCH_TO_NUMPY = "torch->numpy"
 REFERENCE = "reference"
 DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, REFERENCE)
+#: Directions the host (CPU) suite times; CUDA transfers have a suite of their own.
+HOST_DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, REFERENCE)
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -48,6 +50,7 @@ class Path:
     source: str  # "numpy" or "torch": the kind of object `bind` receives
     bind: Callable[[Any], Callable[[], Any]] = field(repr=False)
     shares: bool  # shares memory in the common case (float32, C-contiguous); the probe checks
+    cuda: bool = False  # needs a CUDA device: timed by the CUDA suite, not the host suite
     min_torch: str = ""
     min_numpy: str = ""
     note: str = ""
@@ -125,11 +128,16 @@ def get(path_id: str) -> Path:
         raise ValueError(f"unknown path {path_id!r}; known paths: {', '.join(PATH_IDS)}") from None
 
 
-def ids(direction: str | None = None, shares: bool | None = None) -> list[str]:
-    """Path ids, optionally narrowed to one direction and to sharing or copying paths."""
+def ids(direction: str | None = None, shares: bool | None = None, cuda: bool | None = None) -> list[str]:
+    """Path ids, optionally narrowed to one direction, to sharing or copying paths, to CUDA or host."""
     return [p.id for p in CATALOGUE
             if (direction is None or p.direction == direction)
-            and (shares is None or p.shares == shares)]
+            and (shares is None or p.shares == shares)
+            and (cuda is None or p.cuda == cuda)]
+
+
+#: The paths the host suite and the semantics probe run: everything that needs no GPU.
+HOST_PATH_IDS: tuple[str, ...] = tuple(ids(cuda=False))
 
 
 def prepare(path_id: str, case: Case) -> Callable[[], Any]:

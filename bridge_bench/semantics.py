@@ -175,7 +175,7 @@ class _Worker:
 
 
 def jobs_for(path_ids=None, dtypes=None, layouts=None, size=DEFAULT_SIZE) -> list[Job]:
-    path_ids = [paths.get(p).id for p in (path_ids or paths.PATH_IDS)]
+    path_ids = [paths.get(p).id for p in (path_ids or paths.HOST_PATH_IDS)]
     dtypes = [inputs.check_dtype(d) for d in (dtypes or inputs.DTYPES)]
     layouts = [inputs.check_layout(l) for l in (layouts or inputs.LAYOUTS)]
     inputs.check_size(size)

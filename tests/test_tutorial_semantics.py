@@ -106,4 +106,4 @@ def test_render_and_summary_count_every_case():
 
 
 def test_every_catalogue_path_is_probed_by_default():
-    assert {j.path for j in semantics.jobs_for()} == set(paths.PATH_IDS)
+    assert {j.path for j in semantics.jobs_for()} == set(paths.HOST_PATH_IDS)

@@ -1,0 +1,153 @@
+"""asv results directories -> one tidy pandas DataFrame, a row per benchmark x parameter combination.
+
+asv's own reader (`asv.results.Results.load`) parses each result file: it checks the format version,
+reads the columnar `results` table and never writes. Parameters are stored as repr strings
+("'float32'", "268435456"); they are turned back into values with `ast.literal_eval` (never
+unpickled). Parameter names and units come from the directory's `benchmarks.json`.
+
+Unusable files are skipped with a warning naming them; `ResultsError` only when nothing is usable.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bridge_bench import paths
+
+#: Keys of a result's `params` (machine entry + environment requirements) kept as columns.
+CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_defrag",
+                "THP_MEM_ALLOC_ENABLE", "num_cpu", "os", "gpu", "gpu_driver", "cuda", "pcie")
+STAT_COLUMNS = {"ci_99_a": "ci_low", "ci_99_b": "ci_high", "q_25": "q25", "q_75": "q75",
+                "repeat": "repeat", "number": "number"}
+COLUMNS = ["results_dir", "machine", "env", "commit", "date", *CONTEXT_KEYS, "benchmark", "suite",
+           "kind", "path", "label", "direction", "size", "dtype", "layout", "status", "value", "unit",
+           "ci_low", "ci_high", "q25", "q75", "repeat", "number", "samples"]
+
+
+class ResultsError(ValueError):
+    """Nothing usable was found; the message names what was looked at and what to do."""
+
+
+@dataclass
+class Loaded:
+    frame: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0
+
+
+def _literal(text):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _benchmarks(results_dir: Path) -> dict:
+    file = results_dir / "benchmarks.json"
+    if not file.is_file():
+        raise ResultsError(f"{file}: missing; asv writes it with every run (`bridge-bench run` or `asv run`)")
+    try:
+        data = json.loads(file.read_text())
+    except ValueError as exc:
+        raise ResultsError(f"{file}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ResultsError(f"{file}: not an asv benchmarks.json")
+    return {k: v for k, v in data.items() if isinstance(v, dict) and "name" in v}
+
+
+def _status(value) -> str:
+    if value is None:
+        return "failed"
+    if isinstance(value, float) and math.isnan(value):
+        return "skipped"
+    return "ok"
+
+
+def _rows(results_dir: Path, result, benchmarks: dict):
+    context = {k: result.params.get(k) for k in CONTEXT_KEYS}
+    base = {"results_dir": str(results_dir), "machine": result.params.get("machine"),
+            "env": result.env_name, "commit": result.commit_hash,
+            "date": pd.to_datetime(result.date, unit="ms") if result.date else None, **context}
+    # Every result the file holds for a benchmark benchmarks.json knows, whatever its code version:
+    # asv's get_result_keys would drop results of older benchmark versions, which are still true
+    # measurements of their commit.
+    for name in sorted(result.get_all_result_keys() & benchmarks.keys()):
+        meta = benchmarks[name]
+        params = result.get_result_params(name)
+        values = result.get_result_value(name, params)
+        stats = result.get_result_stats(name, params)
+        samples = result.get_result_samples(name, params)
+        names = meta.get("param_names") or []
+        combos = list(itertools.product(*params)) if params else [()]
+        suite = name.rsplit(".", 1)[0].split(".", 1)[-1] if "." in name else ""
+        for i, combo in enumerate(combos):
+            case = {n: _literal(v) for n, v in zip(names, combo)}
+            pid = case.get("path")
+            record = paths.BY_ID.get(pid)
+            stat = stats[i] if stats and stats[i] else {}
+            row = {
+                **base, "benchmark": name, "suite": suite, "kind": meta.get("type"),
+                "path": pid, "label": record.label if record else pid,
+                "direction": record.direction if record else None,
+                "size": case.get("size"), "dtype": case.get("dtype"), "layout": case.get("layout"),
+                "status": _status(values[i]), "value": values[i] if _status(values[i]) == "ok" else None,
+                "unit": meta.get("unit"),
+                "samples": samples[i] if samples and samples[i] else None,
+            }
+            for key, column in STAT_COLUMNS.items():
+                row[column] = stat.get(key)
+            yield row
+
+
+def load(dirs, drop_unusable: bool = True) -> Loaded:
+    """Load every result file under each asv results directory in `dirs`.
+
+    Rows whose benchmark was skipped or failed are kept with `status` set and no value when
+    `drop_unusable` is False; by default only measured rows are returned.
+    """
+    from asv.results import Results
+    from asv.util import UserError
+
+    warnings: list[str] = []
+    rows: list[dict] = []
+    files = 0
+    for d in map(Path, dirs):
+        if not d.is_dir():
+            warnings.append(f"{d}: no such results directory")
+            continue
+        try:
+            benchmarks = _benchmarks(d)
+        except ResultsError as exc:
+            warnings.append(str(exc))
+            continue
+        found = sorted(p for p in d.glob("*/*.json") if p.name != "machine.json")
+        if not found:
+            warnings.append(f"{d}: no result files (expected {d}/<machine>/<commit>-<env>.json)")
+        for file in found:
+            try:
+                result = Results.load(str(file))
+                new = list(_rows(d, result, benchmarks))
+            except (UserError, ValueError, KeyError, TypeError) as exc:
+                warnings.append(f"{file}: skipped, {str(exc).splitlines()[0]}")
+                continue
+            files += 1
+            rows += new
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    measured = frame[frame["status"] == "ok"]
+    if measured.empty:
+        where = ", ".join(map(str, dirs)) or "(none given)"
+        if len(frame):
+            reason = f"all {len(frame)} results in {where} are skipped or failed"
+        else:
+            reason = f"no usable asv results in {where}"
+        detail = f" ({'; '.join(warnings)})" if warnings else ""
+        raise ResultsError(reason + detail + "; run `bridge-bench run` to produce some")
+    out = measured if drop_unusable else frame
+    return Loaded(out.reset_index(drop=True), warnings, files)
