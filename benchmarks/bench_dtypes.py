@@ -8,8 +8,16 @@ bfloat16 exists on the torch side only; numpy-side paths skip it with the reason
 
 from bridge_bench import inputs, paths
 
-from .common import _Conversions
+from .common import _Conversions, host_params
 
 
-class Dtypes(_Conversions):
-    params = [list(paths.HOST_PATH_IDS), list(inputs.SWEEP_SIZES), list(inputs.DTYPES), ["C"]]
+class NumpyToTorch(_Conversions):
+    params = host_params(paths.NUMPY_TO_TORCH, inputs.SWEEP_SIZES, dtypes=inputs.DTYPES)
+
+
+class TorchToNumpy(_Conversions):
+    params = host_params(paths.TORCH_TO_NUMPY, inputs.SWEEP_SIZES, dtypes=inputs.DTYPES)
+
+
+class Reference(_Conversions):
+    params = host_params(paths.REFERENCE, inputs.SWEEP_SIZES, dtypes=inputs.DTYPES)

@@ -8,8 +8,16 @@ tensors) skip with the reason.
 
 from bridge_bench import inputs, paths
 
-from .common import _Conversions
+from .common import _Conversions, host_params
 
 
-class Layouts(_Conversions):
-    params = [list(paths.HOST_PATH_IDS), list(inputs.SWEEP_SIZES), ["float32"], list(inputs.LAYOUTS)]
+class NumpyToTorch(_Conversions):
+    params = host_params(paths.NUMPY_TO_TORCH, inputs.SWEEP_SIZES, layouts=inputs.LAYOUTS)
+
+
+class TorchToNumpy(_Conversions):
+    params = host_params(paths.TORCH_TO_NUMPY, inputs.SWEEP_SIZES, layouts=inputs.LAYOUTS)
+
+
+class Reference(_Conversions):
+    params = host_params(paths.REFERENCE, inputs.SWEEP_SIZES, layouts=inputs.LAYOUTS)

@@ -8,8 +8,16 @@ real run with `asv run -E existing` stays within 15 minutes on a 2-core machine.
 
 from bridge_bench import inputs, paths
 
-from .common import _Conversions
+from .common import _Conversions, host_params
 
 
-class Sizes(_Conversions):
-    params = [list(paths.HOST_PATH_IDS), list(inputs.SIZES), ["float32"], ["C"]]
+class NumpyToTorch(_Conversions):
+    params = host_params(paths.NUMPY_TO_TORCH, inputs.SIZES)
+
+
+class TorchToNumpy(_Conversions):
+    params = host_params(paths.TORCH_TO_NUMPY, inputs.SIZES)
+
+
+class Reference(_Conversions):
+    params = host_params(paths.REFERENCE, inputs.SIZES)

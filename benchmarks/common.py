@@ -37,18 +37,24 @@ inputs.reserve_for(max(inputs.SIZES))
 _call = None  # the bound call of the one case this process times
 
 
-def _trial(call):
-    """Run `call` once in a forked child: None if it worked, else why not (exception or signal).
+TRIAL_TIMEOUT_S = 120
+
+
+def _trial(path_id, case):
+    """Prepare and run one case in a forked child: None if it worked, else why not.
 
     A child, because some cases abort the interpreter (SIGABRT from a C++ exception): asv would
-    record that as a failed benchmark and `asv run` would exit non-zero.
+    record that as a failed benchmark and `asv run` would exit non-zero. The fork happens before
+    this process prepares anything: preparation may start torch's OpenMP pool, and a parallel
+    region in a child forked after that deadlocks. An alarm bounds a child that hangs anyway.
     """
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
+        signal.alarm(TRIAL_TIMEOUT_S)
         try:
-            call()
+            paths.prepare(path_id, case)()
             message = b""
         except BaseException as exc:
             lines = str(exc).strip().splitlines()
@@ -60,21 +66,24 @@ def _trial(call):
         message = fh.read().decode(errors="replace")
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
-        return f"crashes the interpreter ({signal.Signals(os.WTERMSIG(status)).name})"
+        sig = signal.Signals(os.WTERMSIG(status))
+        if sig == signal.SIGALRM:
+            return f"hangs (no result after {TRIAL_TIMEOUT_S} s)"
+        return f"crashes the interpreter ({sig.name})"
     return message or None
 
 
 def bind_or_skip(path_id, case, trial=True):
-    """The bound call for a case, after a trial call; SkipNotImplemented with the reason otherwise."""
+    """The bound call for a case, after a trial run; SkipNotImplemented with the reason otherwise."""
     try:
-        call = paths.prepare(path_id, case)
+        paths.get(path_id).check_available()
+        inputs.make_source(paths.get(path_id).source, case)
+        problem = _trial(path_id, case) if trial else None
+        if problem is None:
+            return paths.prepare(path_id, case)
+        reason = f"{paths.get(path_id).label} refuses it: {problem}"
     except inputs.Unsupported as exc:
         reason = str(exc)
-    else:
-        problem = _trial(call) if trial else None
-        if problem is None:
-            return call
-        reason = f"{paths.get(path_id).label} refuses it: {problem}"
     print(f"asv: skipped: {reason}", file=sys.stderr)
     raise SkipNotImplemented(reason)
 
@@ -103,8 +112,17 @@ def _take_reference(path, size, dtype, layout):
         fh.write(json.dumps(record) + "\n")
 
 
+def host_params(direction, sizes, dtypes=("float32",), layouts=("C",)):
+    """asv params for one direction of the host suite, in `_Conversions.param_names` order."""
+    return [paths.ids(direction, cuda=False), list(sizes), list(dtypes), list(layouts)]
+
+
 class _Conversions:
-    """Base of the timing classes (underscore: asv does not collect it). Subclasses set `params`."""
+    """Base of the timing classes (underscore: asv does not collect it). Subclasses set `params`.
+
+    One class per direction, so asv reports progress per direction and the dashboard draws one
+    graph per direction.
+    """
 
     param_names = ["path", "size", "dtype", "layout"]
     timeout = 300

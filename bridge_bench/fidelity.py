@@ -17,9 +17,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge_bench import asvrun, inputs, paths
+from bridge_bench import asvrun, inputs, paths, results
 
-BENCHMARK = "bench_sizes.Sizes.time_convert"
+BENCHMARKS = {paths.NUMPY_TO_TORCH: "bench_sizes.NumpyToTorch.time_convert",
+              paths.TORCH_TO_NUMPY: "bench_sizes.TorchToNumpy.time_convert"}
 DEFAULT_PATHS = ("from_numpy", "numpy")
 DEFAULT_SIZES = (8, 256 * inputs.MiB)
 THRESHOLD = 1.25
@@ -44,7 +45,7 @@ class Row:
 def validate(path_ids, sizes) -> None:
     for pid in path_ids:
         path = paths.get(pid)
-        if not path.shares:
+        if path.direction not in BENCHMARKS or not path.shares:
             raise ValueError(f"path {pid!r} copies; the fidelity check times zero-copy paths "
                              f"(a 10,000-call loop of a copy would take minutes): {', '.join(paths.ids(shares=True))}")
     for size in sizes:
@@ -53,21 +54,14 @@ def validate(path_ids, sizes) -> None:
                              f"{', '.join(inputs.format_size(s).replace(' ', '') for s in inputs.SIZES)}")
 
 
-def _asv_medians(results_dir: Path, machine: str, cases) -> dict:
-    from asv.results import Results
-
-    benchmarks = json.loads((results_dir / "benchmarks.json").read_text())
-    params = benchmarks[BENCHMARK]["params"]
-    combos = list(itertools.product(*params))
+def _asv_medians(results_dir: Path, cases) -> dict:
+    frame = results.load([results_dir]).frame
     out = {}
-    for file in asvrun.result_files(results_dir, machine):
-        result = Results.load(str(file))
-        values = result.get_result_value(BENCHMARK, params)
-        for pid, size in cases:
-            key = (repr(pid), repr(size), repr("float32"), repr("C"))
-            value = values[combos.index(key)]
-            if value is not None and value == value:
-                out[pid, size] = value
+    for pid, size in cases:
+        rows = frame[(frame["benchmark"] == BENCHMARKS[paths.get(pid).direction]) & (frame["path"] == pid)
+                     & (frame["size"] == size) & (frame["dtype"] == "float32") & (frame["layout"] == "C")]
+        if len(rows):
+            out[pid, size] = float(rows["value"].iloc[-1])
     return out
 
 
@@ -88,9 +82,10 @@ def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES) -> list[Row]:
         work = Path(tmp)
         conf = asvrun.private_config(config, work)
         env = asvrun.private_env(work / "home", MACHINE, BRIDGE_BENCH_REFERENCE_DIR=str(work))
-        regexes = [asvrun.bench_regex(BENCHMARK, (pid, size, "float32", "C")) for pid, size in cases]
+        regexes = [asvrun.bench_regex(BENCHMARKS[paths.get(pid).direction], (pid, size, "float32", "C"))
+                   for pid, size in cases]
         asvrun.run_existing(conf, MACHINE, regexes, env=env)
-        measured = _asv_medians(work / "results", MACHINE, cases)
+        measured = _asv_medians(work / "results", cases)
         reference = _reference_medians(work)
     return [Row(pid, size, measured.get((pid, size)),
                 statistics.median(reference[pid, size]) if reference.get((pid, size)) else None,

@@ -27,7 +27,7 @@ CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_
 STAT_COLUMNS = {"ci_99_a": "ci_low", "ci_99_b": "ci_high", "q_25": "q25", "q_75": "q75",
                 "repeat": "repeat", "number": "number"}
 COLUMNS = ["results_dir", "machine", "env", "commit", "date", *CONTEXT_KEYS, "benchmark", "suite",
-           "kind", "path", "label", "direction", "size", "dtype", "layout", "status", "value", "unit",
+           "sweep", "kind", "path", "label", "direction", "size", "dtype", "layout", "status", "value", "unit",
            "ci_low", "ci_high", "q25", "q75", "repeat", "number", "samples"]
 
 
@@ -86,14 +86,15 @@ def _rows(results_dir: Path, result, benchmarks: dict):
         samples = result.get_result_samples(name, params)
         names = meta.get("param_names") or []
         combos = list(itertools.product(*params)) if params else [()]
-        suite = name.rsplit(".", 1)[0].split(".", 1)[-1] if "." in name else ""
+        suite = name.rsplit(".", 1)[0]
+        sweep = name.split(".", 1)[0].removeprefix("bench_")
         for i, combo in enumerate(combos):
             case = {n: _literal(v) for n, v in zip(names, combo)}
             pid = case.get("path")
             record = paths.BY_ID.get(pid)
             stat = stats[i] if stats and stats[i] else {}
             row = {
-                **base, "benchmark": name, "suite": suite, "kind": meta.get("type"),
+                **base, "benchmark": name, "suite": suite, "sweep": sweep, "kind": meta.get("type"),
                 "path": pid, "label": record.label if record else pid,
                 "direction": record.direction if record else None,
                 "size": case.get("size"), "dtype": case.get("dtype"), "layout": case.get("layout"),

@@ -4,16 +4,12 @@ Both run against a private copy of asv.conf.json and a private HOME, so a develo
 machine file are never touched.
 """
 
-import itertools
-import json
-import math
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from bridge_bench import asvrun, fidelity, inputs
+from bridge_bench import asvrun, fidelity, inputs, results
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "bridge-bench-test"
@@ -25,26 +21,25 @@ def asv_run(tmp_path_factory):
     conf = asvrun.private_config(ROOT / "asv.conf.json", work)
     env = asvrun.private_env(work / "home", MACHINE)
     benches = [
-        asvrun.bench_regex("bench_sizes.Sizes.time_convert", ("from_numpy", 8, "float32", "C")),
-        asvrun.bench_regex("bench_sizes.Sizes.time_convert", ("tensor", 65536, "float32", "C")),
-        asvrun.bench_regex("bench_layouts.Layouts.time_convert", ("from_numpy", 32768, "float32", "negative")),
-        asvrun.bench_regex("bench_layouts.Layouts.time_convert", ("clone", 32768, "float32", "readonly")),
-        asvrun.bench_regex("bench_layouts.Layouts.time_convert", ("dlpack_to_torch", 32768, "float32", "negative")),
+        asvrun.bench_regex("bench_sizes.NumpyToTorch.time_convert", ("from_numpy", 8, "float32", "C")),
+        asvrun.bench_regex("bench_sizes.NumpyToTorch.time_convert", ("tensor", 65536, "float32", "C")),
+        asvrun.bench_regex("bench_layouts.NumpyToTorch.time_convert", ("from_numpy", 32768, "float32", "negative")),
+        asvrun.bench_regex("bench_layouts.NumpyToTorch.time_convert", ("dlpack_to_torch", 32768, "float32", "negative")),
+        asvrun.bench_regex("bench_layouts.Reference.time_convert", ("clone", 32768, "float32", "readonly")),
         r"bench_memory\.PeakMemory\.peakmem_(convert|prepared)\('(from_numpy|tensor)'",
         r"bench_context\.",
     ]
     commit = asvrun.run_existing(conf, MACHINE, benches, env=env)
-    return work / "results", commit
+    (result_file,) = asvrun.result_files(work / "results", MACHINE)
+    return results.load([work / "results"], drop_unusable=False).frame, commit, result_file
 
 
-def _values(results_dir, name):
-    from asv.results import Results
-
-    params = json.loads((results_dir / "benchmarks.json").read_text())[name]["params"]
-    (file,) = asvrun.result_files(results_dir, MACHINE)
-    result = Results.load(str(file))
-    values = result.get_result_value(name, params)
-    return dict(zip(itertools.product(*params), values)), result
+def _one(frame, benchmark, path=None, size=None, layout="C"):
+    rows = frame[(frame["benchmark"] == benchmark)]
+    if path is not None:
+        rows = rows[(rows["path"] == path) & (rows["size"] == size) & (rows["layout"] == layout)]
+    (row,) = rows.itertuples()
+    return row
 
 
 def test_asv_check_passes(tmp_path):
@@ -56,50 +51,47 @@ def test_asv_check_passes(tmp_path):
 
 
 def test_result_file_has_timings_skips_and_context(asv_run):
-    results_dir, commit = asv_run
-    values, result = _values(results_dir, "bench_sizes.Sizes.time_convert")
-    assert result.commit_hash == commit
-    from_numpy = values[("'from_numpy'", "8", "'float32'", "'C'")]
-    tensor = values[("'tensor'", "65536", "'float32'", "'C'")]
-    assert 0 < from_numpy < 1e-4, "a zero-copy conversion takes about a microsecond, not more"
-    assert tensor > from_numpy, "copying 64 KiB costs more than sharing"
-    unrun = values[("'numpy'", "8", "'float32'", "'C'")]
-    assert unrun is None or math.isnan(unrun)
+    frame, commit, result_file = asv_run
+    assert result_file.name.startswith(commit[:8])
+    sizes = "bench_sizes.NumpyToTorch.time_convert"
+    from_numpy = _one(frame, sizes, "from_numpy", 8)
+    tensor = _one(frame, sizes, "tensor", 65536)
+    assert from_numpy.status == tensor.status == "ok" and from_numpy.unit == "seconds"
+    assert 0 < from_numpy.value < 1e-4, "a zero-copy conversion takes about a microsecond, not more"
+    assert tensor.value > from_numpy.value, "copying 64 KiB costs more than sharing"
+    assert from_numpy.number > 100, "asv batched the calls: no setup hook forced number = 1"
+    assert from_numpy.ci_low <= from_numpy.value <= from_numpy.ci_high
+    not_run = _one(frame, sizes, "as_tensor", 8)
+    assert not_run.status == "skipped"
 
-    layouts, _ = _values(results_dir, "bench_layouts.Layouts.time_convert")
-    for case in (("'from_numpy'", "32768", "'float32'", "'negative'"),     # refused: ValueError
-                 ("'clone'", "32768", "'float32'", "'readonly'"),           # no read-only tensors
-                 ("'dlpack_to_torch'", "32768", "'float32'", "'negative'")):  # refused or crashes
-        assert math.isnan(layouts[case]), f"{case} must be skipped (NaN), not failed (None)"
+    for benchmark, path, layout in (("bench_layouts.NumpyToTorch.time_convert", "from_numpy", "negative"),
+                                    ("bench_layouts.NumpyToTorch.time_convert", "dlpack_to_torch", "negative"),
+                                    ("bench_layouts.Reference.time_convert", "clone", "readonly")):
+        row = _one(frame, benchmark, path, 32768, layout)
+        assert row.status == "skipped", f"{path} {layout} must be skipped (NaN), not failed (None)"
 
-    params = result.params
     for key in ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu"):
-        assert params.get(key), key
+        assert from_numpy._asdict()[key], key
 
 
 def test_peak_memory_separates_sharing_from_copying(asv_run):
-    results_dir, _ = asv_run
-    convert, _ = _values(results_dir, "bench_memory.PeakMemory.peakmem_convert")
-    prepared, _ = _values(results_dir, "bench_memory.PeakMemory.peakmem_prepared")
+    frame = asv_run[0]
     size = inputs.PEAKMEM_SIZE
 
     def extra(pid):
-        key = (f"'{pid}'", str(size), "'float32'", "'C'")
-        return convert[key] - prepared[key]
+        convert = _one(frame, "bench_memory.PeakMemory.peakmem_convert", pid, size).value
+        prepared = _one(frame, "bench_memory.PeakMemory.peakmem_prepared", pid, size).value
+        return convert - prepared
 
     assert extra("from_numpy") < size / 8
     assert extra("tensor") > size * 0.9
 
 
 def test_context_tracks(asv_run):
-    results_dir, _ = asv_run
-    from asv.results import Results
-
-    (file,) = asvrun.result_files(results_dir, MACHINE)
-    result = Results.load(str(file))
     import torch
 
-    assert result.get_result_value("bench_context.track_torch_threads", []) == [torch.get_num_threads()]
+    frame = asv_run[0]
+    assert _one(frame, "bench_context.track_torch_threads").value == torch.get_num_threads()
 
 
 @pytest.mark.slow
