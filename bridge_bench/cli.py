@@ -62,7 +62,8 @@ def cmd_run(args) -> int:
     print("context: " + ", ".join(f"{k}={entry[k]}" for k in
                                   ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu")),
           file=sys.stderr)
-    extra = ["--quick"] if args.quick else []
+    # Samples let `bridge-bench compare` use a rank test instead of confidence intervals alone.
+    extra = ["--quick"] if args.quick else ["--record-samples"]
     asvrun.run_existing(args.config, machine, args.bench, extra=extra + ["--show-stderr"] * args.show_stderr)
     if not args.no_publish:
         asvrun.run_asv(["publish", "--config", str(args.config)], cwd=args.config.resolve().parent)
