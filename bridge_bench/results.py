@@ -26,7 +26,7 @@ CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_
                 "THP_MEM_ALLOC_ENABLE", "num_cpu", "os", "gpu", "gpu_driver", "cuda", "pcie")
 STAT_COLUMNS = {"ci_99_a": "ci_low", "ci_99_b": "ci_high", "q_25": "q25", "q_75": "q75",
                 "repeat": "repeat", "number": "number"}
-COLUMNS = ["results_dir", "machine", "env", "commit", "date", *CONTEXT_KEYS, "benchmark", "suite",
+COLUMNS = ["results_dir", "result_file", "machine", "env", "commit", "date", *CONTEXT_KEYS, "benchmark", "suite",
            "sweep", "kind", "path", "label", "direction", "size", "dtype", "layout", "status", "value", "unit",
            "ci_low", "ci_high", "q25", "q75", "repeat", "number", "samples"]
 
@@ -70,9 +70,9 @@ def _status(value) -> str:
     return "ok"
 
 
-def _rows(results_dir: Path, result, benchmarks: dict):
+def _rows(results_dir: Path, file: Path, result, benchmarks: dict):
     context = {k: result.params.get(k) for k in CONTEXT_KEYS}
-    base = {"results_dir": str(results_dir), "machine": result.params.get("machine"),
+    base = {"results_dir": str(results_dir), "result_file": str(file), "machine": result.params.get("machine"),
             "env": result.env_name, "commit": result.commit_hash,
             "date": pd.to_datetime(result.date, unit="ms") if result.date else None, **context}
     # Every result the file holds for a benchmark benchmarks.json knows, whatever its code version:
@@ -134,7 +134,7 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
         for file in found:
             try:
                 result = Results.load(str(file))
-                new = list(_rows(d, result, benchmarks))
+                new = list(_rows(d, file, result, benchmarks))
             except (UserError, ValueError, KeyError, TypeError) as exc:
                 warnings.append(f"{file}: skipped, {str(exc).splitlines()[0]}")
                 continue
