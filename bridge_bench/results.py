@@ -85,11 +85,12 @@ def _rows(results_dir: Path, file: Path, result, benchmarks: dict):
         stats = result.get_result_stats(name, params)
         samples = result.get_result_samples(name, params)
         names = meta.get("param_names") or []
-        combos = list(itertools.product(*params)) if params else [()]
+        # literal_eval once per parameter value, not once per combination: 100k rows in seconds
+        combos = list(itertools.product(*([_literal(v) for v in p] for p in params))) if params else [()]
         suite = name.rsplit(".", 1)[0]
         sweep = name.split(".", 1)[0].removeprefix("bench_")
         for i, combo in enumerate(combos):
-            case = {n: _literal(v) for n, v in zip(names, combo)}
+            case = dict(zip(names, combo))
             pid = case.get("path")
             record = paths.BY_ID.get(pid)
             stat = stats[i] if stats and stats[i] else {}
@@ -123,6 +124,9 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
         if not d.is_dir():
             warnings.append(f"{d}: no such results directory")
             continue
+        if not any(d.iterdir()):
+            warnings.append(f"{d}: empty results directory")
+            continue
         try:
             benchmarks = _benchmarks(d)
         except ResultsError as exc:
@@ -140,6 +144,8 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
                 continue
             files += 1
             rows += new
+            if not any(row["status"] == "ok" for row in new):
+                warnings.append(f"{file}: no measured value, all {len(new)} results skipped or failed")
     frame = pd.DataFrame(rows, columns=COLUMNS)
     measured = frame[frame["status"] == "ok"]
     if measured.empty:
