@@ -104,6 +104,27 @@ def cmd_semantics(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from bridge_bench import compare
+
+    try:
+        base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)})
+        cand = compare.Side(args.candidate, {**compare.parse_filters(args.both), **compare.parse_filters(args.cand_filters)})
+        result = compare.compare(base, cand, args.factor or compare.DEFAULT_FACTOR)
+    except (compare.CompareError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    for warning in result.warnings:
+        print(f"bridge-bench: warning: {warning}", file=sys.stderr)
+    if args.json:
+        json.dump(compare.to_json(result), sys.stdout, indent=1, default=str)
+        print()
+    elif args.markdown:
+        print(compare.render_markdown(result, args.all), end="")
+    else:
+        print(compare.render_text(result, args.all))
+    return 1 if len(result.regressions) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bridge-bench", description=__doc__.split(".")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -132,6 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", nargs="+", type=_size, default=[8, 256 * inputs.MiB], help="sizes, e.g. 8 256MiB")
     p.add_argument("--threshold", type=float, default=1.25, help="largest accepted asv/reference ratio")
     p.set_defaults(func=cmd_fidelity)
+
+    p = sub.add_parser("compare", help="candidate vs baseline, direction-aware; exit 1 on regressions")
+    p.add_argument("baseline", type=Path, help="result file or results folder")
+    p.add_argument("candidate", type=Path, help="result file or results folder")
+    p.add_argument("--filter", dest="both", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="narrow both sides: machine, env, torch, numpy, commit")
+    p.add_argument("--baseline-filter", dest="base_filters", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="narrow the baseline only, e.g. torch=2.13.0")
+    p.add_argument("--candidate-filter", dest="cand_filters", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="narrow the candidate only, e.g. torch=2.14.1")
+    p.add_argument("--factor", type=float, default=None, help="smallest ratio that counts (default: see README)")
+    p.add_argument("--all", action="store_true", help="list unchanged cases too")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--markdown", action="store_true", help="markdown for a pull request or CI job summary")
+    out.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("semantics", help="share, copy, raise or crash: every path x dtype x layout")
     p.add_argument("--path", nargs="+", help="path ids (default: all)")
