@@ -43,6 +43,7 @@ def head_commit(repo: Path) -> str:
 def private_config(config: Path, workdir: Path) -> Path:
     """A copy of `config` whose repo is the checkout and whose outputs live under `workdir`."""
     conf = load_config(config)
+    workdir.mkdir(parents=True, exist_ok=True)
     root = config.resolve().parent
     conf.update({
         "repo": str(root),
