@@ -6,18 +6,8 @@ Two sizes, not the full sweep: dtype changes the per-element work (conversions i
 bfloat16 exists on the torch side only; numpy-side paths skip it with the reason.
 """
 
-from bridge_bench import inputs, paths
+from bridge_bench import inputs
 
-from .common import _Conversions, host_params
+from .common import direction_classes
 
-
-class NumpyToTorch(_Conversions):
-    params = host_params(paths.NUMPY_TO_TORCH, inputs.SWEEP_SIZES, dtypes=inputs.DTYPES)
-
-
-class TorchToNumpy(_Conversions):
-    params = host_params(paths.TORCH_TO_NUMPY, inputs.SWEEP_SIZES, dtypes=inputs.DTYPES)
-
-
-class Reference(_Conversions):
-    params = host_params(paths.REFERENCE, inputs.SWEEP_SIZES, dtypes=inputs.DTYPES)
+NumpyToTorch, TorchToNumpy, Reference = direction_classes(__name__, inputs.SWEEP_SIZES, dtypes=inputs.DTYPES)

@@ -6,18 +6,8 @@ runs on every path. Layouts that cannot exist on a side (negative strides, read-
 tensors) skip with the reason.
 """
 
-from bridge_bench import inputs, paths
+from bridge_bench import inputs
 
-from .common import _Conversions, host_params
+from .common import direction_classes
 
-
-class NumpyToTorch(_Conversions):
-    params = host_params(paths.NUMPY_TO_TORCH, inputs.SWEEP_SIZES, layouts=inputs.LAYOUTS)
-
-
-class TorchToNumpy(_Conversions):
-    params = host_params(paths.TORCH_TO_NUMPY, inputs.SWEEP_SIZES, layouts=inputs.LAYOUTS)
-
-
-class Reference(_Conversions):
-    params = host_params(paths.REFERENCE, inputs.SWEEP_SIZES, layouts=inputs.LAYOUTS)
+NumpyToTorch, TorchToNumpy, Reference = direction_classes(__name__, inputs.SWEEP_SIZES, layouts=inputs.LAYOUTS)

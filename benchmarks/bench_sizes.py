@@ -6,18 +6,8 @@ dtype and layout sweeps are cut to two sizes (bench_dtypes.py, bench_layouts.py)
 real run with `asv run -E existing` stays within 15 minutes on a 2-core machine.
 """
 
-from bridge_bench import inputs, paths
+from bridge_bench import inputs
 
-from .common import _Conversions, host_params
+from .common import direction_classes
 
-
-class NumpyToTorch(_Conversions):
-    params = host_params(paths.NUMPY_TO_TORCH, inputs.SIZES)
-
-
-class TorchToNumpy(_Conversions):
-    params = host_params(paths.TORCH_TO_NUMPY, inputs.SIZES)
-
-
-class Reference(_Conversions):
-    params = host_params(paths.REFERENCE, inputs.SIZES)
+NumpyToTorch, TorchToNumpy, Reference = direction_classes(__name__, inputs.SIZES)

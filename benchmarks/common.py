@@ -19,6 +19,8 @@ machine's 2x slow spells last seconds, and only an interleaved reference is comp
 
 A case this torch or numpy cannot build, or that the path refuses (an exception or a crash on a
 trial call in a forked child), is skipped with the reason printed (`asv run --show-stderr` shows it); asv records it as skipped.
+CUDA cases are tried in the benchmark process itself instead (`_try_here`): a CUDA context does not
+survive a fork, so a crash there fails the benchmark rather than skipping it.
 `peakmem_` benchmarks time nothing, so they use `setup` normally (bench_memory.py).
 """
 
@@ -57,8 +59,7 @@ def _trial(path_id, case):
             paths.prepare(path_id, case)()
             message = b""
         except BaseException as exc:
-            lines = str(exc).strip().splitlines()
-            message = f"{type(exc).__name__}: {lines[0] if lines else ''}".encode()
+            message = _describe(exc).encode()
         os.write(write_end, message)
         os._exit(0)
     os.close(write_end)
@@ -73,14 +74,34 @@ def _trial(path_id, case):
     return message or None
 
 
+def _describe(exc):
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
+def _try_here(path_id, case):
+    """Prepare and call a CUDA case in this process: (call, None), or (None, why not) on an exception."""
+    try:
+        call = paths.prepare(path_id, case)
+        call()
+        return call, None
+    except inputs.Unsupported:
+        raise
+    except Exception as exc:
+        return None, _describe(exc)
+
+
 def bind_or_skip(path_id, case, trial=True):
     """The bound call for a case, after a trial run; SkipNotImplemented with the reason otherwise."""
     try:
         paths.get(path_id).check_available()
         inputs.make_source(paths.get(path_id).source, case)
-        problem = _trial(path_id, case) if trial else None
+        if paths.get(path_id).cuda:
+            call, problem = _try_here(path_id, case)
+        else:
+            call, problem = None, _trial(path_id, case) if trial else None
         if problem is None:
-            return paths.prepare(path_id, case)
+            return call or paths.prepare(path_id, case)
         reason = f"{paths.get(path_id).label} refuses it: {problem}"
     except inputs.Unsupported as exc:
         reason = str(exc)
@@ -112,17 +133,8 @@ def _take_reference(path, size, dtype, layout):
         fh.write(json.dumps(record) + "\n")
 
 
-def host_params(direction, sizes, dtypes=("float32",), layouts=("C",)):
-    """asv params for one direction of the host suite, in `_Conversions.param_names` order."""
-    return [paths.ids(direction, cuda=False), list(sizes), list(dtypes), list(layouts)]
-
-
 class _Conversions:
-    """Base of the timing classes (underscore: asv does not collect it). Subclasses set `params`.
-
-    One class per direction, so asv reports progress per direction and the dashboard draws one
-    graph per direction.
-    """
+    """Base of the timing classes (underscore: asv does not collect it); see direction_classes."""
 
     param_names = ["path", "size", "dtype", "layout"]
     timeout = 300
@@ -130,3 +142,17 @@ class _Conversions:
 
     if os.environ.get("BRIDGE_BENCH_REFERENCE_DIR"):
         teardown = staticmethod(_take_reference)
+
+
+def direction_classes(module, sizes, dtypes=("float32",), layouts=("C",)):
+    """The sweep's timing classes, one per host direction, named for it and placed in `module`.
+
+    One class per direction, so asv reports progress per direction and the dashboard draws one
+    graph per direction; every class has the same four params, fixed lists on every machine.
+    """
+    classes = []
+    for name, direction in (("NumpyToTorch", paths.NUMPY_TO_TORCH), ("TorchToNumpy", paths.TORCH_TO_NUMPY),
+                            ("Reference", paths.REFERENCE)):
+        params = [paths.ids(direction, cuda=False), list(sizes), list(dtypes), list(layouts)]
+        classes.append(type(name, (_Conversions,), {"params": params, "__module__": module}))
+    return classes
