@@ -5,7 +5,9 @@ fresh allocations fault 4 KiB pages unless THP applies, and `THP_MEM_ALLOC_ENABL
 ask for it). asv puts every key of the machine entry into each result's `params`, and the dashboard
 offers each as a filter, so `machine_entry()` is written into asv's machine file before a run.
 In a managed environment asv's `req` matrix overrides the `torch` and `numpy` keys with the
-environment's own versions.
+environment's own versions. Where torch sees a CUDA device the entry also names the GPU, its
+driver, torch's CUDA version and the PCIe link (devices.describe), so GPU results can be filtered
+and compared by card.
 """
 
 from __future__ import annotations
@@ -66,8 +68,11 @@ def versions() -> dict[str, str]:
 
 
 def machine_entry() -> dict[str, str]:
-    """Keys bridge-bench adds to asv's machine entry (asv wants strings)."""
+    """Keys bridge-bench adds to asv's machine entry (asv wants strings); GPU keys only with a GPU."""
+    from bridge_bench import devices
+
     return {
+        **devices.describe(),
         **versions(),
         "cpu": cpu_model(),
         "torch_threads": str(torch_threads()),

@@ -8,6 +8,11 @@ already prepared source. Binding happens outside any timed region, so the timed 
 the user's call: `functools.partial` and bound methods add no Python frame, which matters when
 the call itself takes half a microsecond (`torch.from_numpy`). Preallocated destinations
 (`np.copyto(dst, a)`, `dst.copy_(t)`) are allocated and touched at bind time for the same reason.
+
+CUDA paths (`cuda=True`) bind a call that ends with a device synchronise (`devices.synced`): a
+transfer's time is the time until its data is usable, not the time to enqueue it. Their pinned
+sources, GPU sources and preallocated destinations are made at bind time too. Binding one without
+a CUDA device raises `Unsupported`, so they skip everywhere else with that reason.
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from bridge_bench import devices
 from bridge_bench.inputs import Case, Unsupported, make_source
 
 NUMPY_TO_TORCH = "numpy->torch"
 TORCH_TO_NUMPY = "torch->numpy"
 REFERENCE = "reference"
-DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, REFERENCE)
+HOST_TO_CUDA = "host->cuda"
+CUDA_TO_HOST = "cuda->host"
+DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, HOST_TO_CUDA, CUDA_TO_HOST, REFERENCE)
 #: Directions the host (CPU) suite times; CUDA transfers have a suite of their own.
 HOST_DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, REFERENCE)
 
@@ -54,9 +62,17 @@ class Path:
     min_torch: str = ""
     min_numpy: str = ""
     note: str = ""
+    #: id of the reference whose bandwidth bounds this path's: a figure above it is a timing error
+    #: (`ceilings.violations`). Set on paths that cross PCIe.
+    ceiling: str = ""
+    #: each timed call must find torch's pinned-host cache empty (first call of a size), so the
+    #: CUDA suite empties it before every call, outside the timed region
+    cold: bool = False
 
     def check_available(self) -> None:
-        """Raise `Unsupported` when this torch or numpy is too old for the path."""
+        """Raise `Unsupported` when this torch or numpy is too old for the path, or it needs a missing GPU."""
+        if self.cuda:
+            devices.require()
         if self.min_torch and _version(torch.__version__) < _version(self.min_torch):
             raise Unsupported(f"{self.label} needs torch >= {self.min_torch}, have {torch.__version__}")
         if self.min_numpy and _version(np.__version__) < _version(self.min_numpy):
@@ -77,6 +93,44 @@ def _copy_into_tensor(t: torch.Tensor) -> Callable[[], torch.Tensor]:
 
 def _numpy_then_copy(t: torch.Tensor) -> Callable[[], np.ndarray]:
     return lambda: t.numpy().copy()
+
+
+def _warm_pin(t: torch.Tensor) -> Callable[[], torch.Tensor]:
+    t.pin_memory()  # freed at once: torch's host cache now holds a block of this size
+    return devices.synced(t.pin_memory)
+
+
+def _on_gpu(t: torch.Tensor) -> torch.Tensor:
+    g = t.to("cuda")
+    torch.cuda.synchronize()
+    return g
+
+
+def _to_gpu_from_pinned(t: torch.Tensor) -> Callable[[], torch.Tensor]:
+    return devices.synced(functools.partial(t.pin_memory().to, "cuda", non_blocking=True))
+
+
+def _copy_into_gpu(t: torch.Tensor) -> Callable[[], torch.Tensor]:
+    dst = torch.zeros(t.shape, dtype=t.dtype, device="cuda")
+    return devices.synced(functools.partial(dst.copy_, t.pin_memory(), non_blocking=True))
+
+
+def _copy_into_pinned(t: torch.Tensor) -> Callable[[], torch.Tensor]:
+    dst = torch.zeros(t.shape, dtype=t.dtype, pin_memory=True)
+    return devices.synced(functools.partial(dst.copy_, _on_gpu(t), non_blocking=True))
+
+
+def _cpu_numpy(t: torch.Tensor) -> Callable[[], np.ndarray]:
+    g = _on_gpu(t)
+    return devices.synced(lambda: g.cpu().numpy())
+
+
+def _to_cpu_nb(t: torch.Tensor) -> Callable[[], torch.Tensor]:
+    return devices.synced(functools.partial(_on_gpu(t).to, "cpu", non_blocking=True))
+
+
+H2D_CEILING = "h2d_ceiling"
+D2H_CEILING = "d2h_ceiling"
 
 
 CATALOGUE: tuple[Path, ...] = (
@@ -114,6 +168,50 @@ CATALOGUE: tuple[Path, ...] = (
          note="copy into fresh memory"),
     Path("copy_", REFERENCE, "dst.copy_(t)", "torch", _copy_into_tensor, shares=False,
          note="copy into a preallocated tensor: torch's copy ceiling"),
+    # host -> CUDA: every call ends with torch.cuda.synchronize() (devices.synced)
+    Path("cuda", HOST_TO_CUDA, "t.cuda()", "torch", lambda t: devices.synced(t.cuda), shares=False,
+         cuda=True, ceiling=H2D_CEILING, note="pageable source"),
+    Path("to_cuda", HOST_TO_CUDA, 't.to("cuda")', "torch",
+         lambda t: devices.synced(functools.partial(t.to, "cuda")), shares=False, cuda=True,
+         ceiling=H2D_CEILING, note="pageable source"),
+    Path("to_cuda_nb", HOST_TO_CUDA, 't.to("cuda", non_blocking=True)', "torch",
+         lambda t: devices.synced(functools.partial(t.to, "cuda", non_blocking=True)), shares=False,
+         cuda=True, ceiling=H2D_CEILING, note="pageable source: non_blocking cannot overlap"),
+    Path("pin_memory_first", HOST_TO_CUDA, "t.pin_memory()  # first of its size", "torch",
+         lambda t: devices.synced(t.pin_memory), shares=False, cuda=True, cold=True,
+         note="pays cudaHostAlloc: the pinned-host cache is emptied before every call"),
+    Path("pin_memory", HOST_TO_CUDA, "t.pin_memory()  # size cached", "torch", _warm_pin, shares=False,
+         cuda=True, note="a host copy into a cached pinned block; does not cross PCIe"),
+    Path("to_cuda_nb_pinned", HOST_TO_CUDA, 'pinned.to("cuda", non_blocking=True)', "torch",
+         _to_gpu_from_pinned, shares=False, cuda=True, ceiling=H2D_CEILING),
+    Path("as_tensor_cuda", HOST_TO_CUDA, 'torch.as_tensor(a, device="cuda")', "numpy",
+         lambda a: devices.synced(functools.partial(torch.as_tensor, a, device="cuda")), shares=False,
+         cuda=True, ceiling=H2D_CEILING),
+    Path("tensor_cuda", HOST_TO_CUDA, 'torch.tensor(a, device="cuda")', "numpy",
+         lambda a: devices.synced(functools.partial(torch.tensor, a, device="cuda")), shares=False,
+         cuda=True, ceiling=H2D_CEILING),
+    Path("from_numpy_cuda", HOST_TO_CUDA, "torch.from_numpy(a).cuda()", "numpy",
+         lambda a: devices.synced(lambda: torch.from_numpy(a).cuda()), shares=False, cuda=True,
+         ceiling=H2D_CEILING),
+    Path("copy_to_cuda_pinned", HOST_TO_CUDA, "dst.copy_(pinned, non_blocking=True)", "torch",
+         _copy_into_gpu, shares=False, cuda=True, ceiling=H2D_CEILING,
+         note="pinned source, preallocated GPU destination"),
+    # CUDA -> host: the source is moved to the GPU at bind time
+    Path("cpu", CUDA_TO_HOST, "t.cpu()", "torch", lambda t: devices.synced(_on_gpu(t).cpu), shares=False,
+         cuda=True, ceiling=D2H_CEILING),
+    Path("cpu_numpy", CUDA_TO_HOST, "t.cpu().numpy()", "torch", _cpu_numpy, shares=False, cuda=True,
+         ceiling=D2H_CEILING),
+    Path("to_cpu_nb", CUDA_TO_HOST, 't.to("cpu", non_blocking=True); torch.cuda.synchronize()', "torch",
+         _to_cpu_nb, shares=False, cuda=True, ceiling=D2H_CEILING,
+         note="without the synchronise the host reads the destination before the copy lands"),
+    Path("copy_from_cuda_pinned", CUDA_TO_HOST, "pinned_dst.copy_(t, non_blocking=True)", "torch",
+         _copy_into_pinned, shares=False, cuda=True, ceiling=D2H_CEILING,
+         note="preallocated pinned destination"),
+    # CUDA ceilings: a large pinned copy each way, timed with CUDA events (bench_cuda.Ceilings)
+    Path(H2D_CEILING, REFERENCE, "dst.copy_(pinned, non_blocking=True)  # CUDA events", "torch", _copy_into_gpu,
+         shares=False, cuda=True, note="pinned host -> preallocated GPU tensor, CUDA events"),
+    Path(D2H_CEILING, REFERENCE, "pinned_dst.copy_(t, non_blocking=True)  # CUDA events", "torch", _copy_into_pinned,
+         shares=False, cuda=True, note="GPU tensor -> preallocated pinned tensor, CUDA events"),
 )
 
 BY_ID: dict[str, Path] = {p.id: p for p in CATALOGUE}

@@ -23,7 +23,8 @@ def test_every_record_is_consistent():
     assert set(paths.ids(shares=False)) >= {"tensor", "np_array", "numpy_copy", "np_copy", "clone"}
 
 
-@pytest.mark.parametrize("pid", paths.PATH_IDS)
+@pytest.mark.parametrize("pid", [pytest.param(p.id, marks=pytest.mark.cuda) if p.cuda else p.id
+                                 for p in paths.CATALOGUE])
 def test_every_path_converts_float32_and_keeps_the_values(pid):
     case = inputs.Case(64)
     source = inputs.make_source(paths.get(pid).source, case)

@@ -1,0 +1,86 @@
+"""Host <-> CUDA transfers: the catalogue's CUDA paths, each timed until its data is usable.
+
+Sizes run from 8 B to 1 GiB (float32, doubling): from the launch-and-synchronise floor (~10 us)
+past the knee into PCIe's plateau, which only large copies reach. The dtype sweep uses one
+launch-bound (32 KiB) and one bandwidth-bound (64 MiB) size, as the host suite's does.
+
+Timing: the same `time_convert` as the host suite (common.py: no setup hook, the case prepared on
+the first call, which asv discards); every bound CUDA call ends with `torch.cuda.synchronize()`
+(devices.synced), so an enqueue is never reported as a transfer. The first `pin_memory()` of a
+size is the exception: each call must find torch's pinned-host cache empty, and emptying it must
+stay out of the timed region. That is exactly what a setup hook does in asv_runner 0.3 (one call
+per sample, setup re-run between samples); the call costs a `cudaHostAlloc` (tens of us at least),
+far above the per-sample overhead that makes setup wrong for sub-microsecond calls.
+
+Ceilings: a 256 MiB pinned copy each way, 20 copies timed with CUDA events, median as GB/s (a
+`track_`). Every other transfer's bandwidth must come in under its direction's ceiling
+(`bridge_bench.ceilings`).
+
+One round (asv's default is two processes per case): every CUDA benchmark process pays for a CUDA
+context and its own pinned and device buffers, which a second round would double on a GPU; and
+on a machine without CUDA each round of these ~780 skipped cases costs ~30 s of process launches.
+The one process takes asv's full ten samples instead of five.
+
+Without CUDA every case skips with the reason. Parameters never depend on the machine, and nothing
+here touches CUDA at import (asv's forkserver imports this once and forks every benchmark from it).
+"""
+
+from bridge_bench import devices, inputs, paths
+
+from .common import _Conversions, bind_or_skip
+
+
+def _ids(direction, cold=False):
+    return [p.id for p in paths.CATALOGUE if p.direction == direction and p.cuda and p.cold == cold]
+
+
+def _params(path_ids, sizes, dtypes=("float32",)):
+    return [path_ids, list(sizes), list(dtypes), ["C"]]
+
+
+class _Transfers(_Conversions):
+    rounds = 1
+
+
+class HostToCuda(_Transfers):
+    params = _params(_ids(paths.HOST_TO_CUDA), devices.TRANSFER_SIZES)
+
+
+class CudaToHost(_Transfers):
+    params = _params(_ids(paths.CUDA_TO_HOST), devices.TRANSFER_SIZES)
+
+
+class HostToCudaDtypes(_Transfers):
+    params = _params(_ids(paths.HOST_TO_CUDA), devices.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
+
+
+class CudaToHostDtypes(_Transfers):
+    params = _params(_ids(paths.CUDA_TO_HOST), devices.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
+
+
+class PinMemoryFirst(_Transfers):
+    """The first `pin_memory()` of a size: torch's pinned-host cache is emptied before every call."""
+
+    params = _params(_ids(paths.HOST_TO_CUDA, cold=True), devices.TRANSFER_SIZES)
+
+    def setup(self, path, size, dtype, layout):
+        if getattr(self, "case", None) != (path, size, dtype, layout):
+            self.call = bind_or_skip(path, inputs.Case(size, dtype, layout))
+            self.case = (path, size, dtype, layout)
+        devices.empty_host_cache()
+
+    def time_convert(self, path, size, dtype, layout):
+        self.call()
+
+
+class Ceilings:
+    """Pinned copies each way, timed on the device with CUDA events: the bound for every transfer."""
+
+    params = _params(paths.ids(paths.REFERENCE, cuda=True), [devices.CEILING_SIZE])
+    param_names = _Conversions.param_names
+    timeout = _Conversions.timeout
+    unit = "GB/s"
+
+    def track_bandwidth(self, path, size, dtype, layout):
+        call = bind_or_skip(path, inputs.Case(size, dtype, layout))
+        return devices.bandwidth_gbs(size, devices.event_seconds(call))

@@ -1,0 +1,206 @@
+"""CUDA for the transfer benchmarks: availability, synchronising calls, event timing, pinned cache, GPU description.
+
+Nothing here touches CUDA when the module is imported: asv's forkserver imports the suite once and
+forks every benchmark process from it, and a CUDA context does not survive a fork. CUDA is first
+used inside a benchmark process, when its case is prepared.
+
+The GPU description reads `nvidia-smi` (or sysfs) instead of asking torch, so that
+`bridge-bench machine` describes the card without creating a context.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any, Callable
+
+from bridge_bench.inputs import GiB, KiB, MiB, Unsupported
+
+#: The CUDA size sweep: 8 B to 1 GiB, doubling. Past 1 GiB a PCIe copy is long past its plateau
+#: (~5 ms per 256 MiB at Gen5), and a 1 GiB pageable source plus its pinned copy already costs
+#: 2 GiB of host memory per benchmark process.
+TRANSFER_SIZES: tuple[int, ...] = tuple(8 * 2**k for k in range(28))
+#: The dtype sweep's sizes: one launch-bound, one bandwidth-bound.
+TRANSFER_SWEEP_SIZES: tuple[int, ...] = (32 * KiB, 64 * MiB)
+#: The ceilings' copy size: large enough that a copy's fixed cost (~10 us) is under 0.5 % of it.
+CEILING_SIZE = 256 * MiB
+#: The reduced sweep of `scripts/gpu-check`: the latency floor, the knee and the plateau.
+CHECK_SIZES: tuple[int, ...] = (8, 64 * KiB, 1 * MiB, 16 * MiB, 256 * MiB, 1 * GiB)
+
+GB = 1e9  # bandwidths are in GB/s of 10**9 bytes, as NVIDIA's tools and PCIe figures are
+
+
+def available() -> bool:
+    """Whether torch can use a CUDA device. Asks the driver for a device count; makes no context."""
+    import torch
+
+    return torch.backends.cuda.is_built() and torch.cuda.is_available()
+
+
+def require() -> None:
+    """Raise `Unsupported` (the reason a CUDA case skips) when there is no usable CUDA device."""
+    import torch
+
+    if not torch.backends.cuda.is_built():
+        raise Unsupported(f"no CUDA: torch {torch.__version__} is built without CUDA")
+    if not torch.cuda.is_available():
+        raise Unsupported("no CUDA device: torch.cuda.is_available() is False")
+
+
+def synchronize() -> None:
+    import torch
+
+    torch.cuda.synchronize()
+
+
+def synced(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """`fn` followed by a device synchronise: a timed call ends when its data is usable.
+
+    Every CUDA path gets it, blocking or not: a pageable `t.cuda()` returns once the data is in
+    the driver's staging buffer, before the DMA to the device ends, and a `non_blocking` copy
+    returns at enqueue. The cost of the synchronise itself (a few us on an idle device) is then the
+    same for every path, so paths compare like with like.
+    """
+    import torch
+
+    @functools.wraps(fn)
+    def call():
+        out = fn()
+        torch.cuda.synchronize()
+        return out
+
+    return call
+
+
+def event_seconds(call: Callable[[], Any], repeats: int = 20, warmup: int = 3) -> list[float]:
+    """Device time of each of `repeats` calls, from CUDA events recorded around it on the current stream.
+
+    Events time the copy on the GPU itself, without Python or launch overhead: the tightest figure
+    there is, which is why the ceilings use it and every synchronised time must come in under it.
+    A `synced` call is timed without its synchronise (its `__wrapped__`), which would otherwise
+    put the host's wake-up between the copy's end and the end event.
+    """
+    import torch
+
+    call = getattr(call, "__wrapped__", call)
+    for _ in range(warmup):
+        call()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        call()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3)
+    return times
+
+
+def bandwidth_gbs(nbytes: int, seconds: list[float]) -> float:
+    """GB/s of the median time: the statistic NVIDIA's bandwidth tools and asv both report."""
+    return nbytes / statistics.median(seconds) / GB
+
+
+def empty_host_cache() -> None:
+    """Free the pinned blocks torch caches, so that the next `pin_memory()` pays `cudaHostAlloc` again.
+
+    Public since torch 2.8 (`torch.accelerator.empty_host_cache`), private `_host_emptyCache` from
+    2.5; older torch cannot, and the first-call case skips with that reason.
+    """
+    import torch
+
+    accelerator = getattr(torch, "accelerator", None)
+    if hasattr(accelerator, "empty_host_cache"):
+        accelerator.empty_host_cache()
+    elif hasattr(torch._C, "_host_emptyCache"):
+        torch._C._host_emptyCache()
+    else:
+        raise Unsupported(f"torch {torch.__version__} cannot empty its pinned-host cache (needs >= 2.5)")
+
+
+def init() -> None:
+    """Create the CUDA context and the pinned allocator now, so that no timed call pays for them."""
+    import torch
+
+    require()
+    torch.cuda.init()
+    torch.empty(1, pin_memory=True)
+    torch.cuda.synchronize()
+
+
+# --- the GPU, described for asv's machine file (keys match results.CONTEXT_KEYS) ---
+
+_SMI_FIELDS = ("name", "driver_version", "pcie.link.gen.max", "pcie.link.width.current", "pci.bus_id")
+_SPEEDS = {"2.5": 1, "5.0": 2, "8.0": 3, "16.0": 4, "32.0": 5, "64.0": 6}
+_PCI_DEVICES = Path("/sys/bus/pci/devices")
+
+
+def _nvidia_smi() -> dict[str, str] | None:
+    """The first GPU as nvidia-smi sees it, or None when there is no nvidia-smi or no answer."""
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, f"--query-gpu={','.join(_SMI_FIELDS)}", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = out.stdout.strip().splitlines()
+    if out.returncode or not lines:
+        return None
+    values = [v.strip() for v in lines[0].split(",")]
+    return dict(zip(_SMI_FIELDS, values)) if len(values) == len(_SMI_FIELDS) else None
+
+
+def pcie_from_sysfs(bus_id: str, root: Path = _PCI_DEVICES) -> str | None:
+    """'Gen5 x16' from /sys/bus/pci/devices/<bus id>/current_link_speed|width; None if unreadable.
+
+    nvidia-smi prints an 8-digit domain ('00000000:41:00.0'); sysfs uses 4 ('0000:41:00.0').
+    The current speed can read low on an idle GPU (link power saving), so nvidia-smi's
+    `pcie.link.gen.max` is preferred when it answers.
+    """
+    bus_id = bus_id.lower()
+    if bus_id.count(":") == 2 and len(bus_id.split(":")[0]) > 4:
+        bus_id = bus_id[len(bus_id.split(":")[0]) - 4:]
+    folder = root / bus_id
+    try:
+        speed = (folder / "current_link_speed").read_text().split()[0]
+        width = (folder / "current_link_width").read_text().strip()
+    except (OSError, IndexError):
+        return None
+    gen = _SPEEDS.get(speed)
+    return f"Gen{gen} x{width}" if gen else f"{speed} GT/s x{width}"
+
+
+def _known(value: str | None) -> bool:
+    return bool(value) and not value.startswith("[") and value not in ("N/A", "Unknown Error")
+
+
+def describe() -> dict[str, str]:
+    """GPU name, driver, CUDA version and PCIe link of the first GPU; {} when torch has no CUDA device.
+
+    `cuda` is the CUDA runtime torch was built with (`torch.version.cuda`): that is what the copies
+    run through. `pcie` is 'unknown' when neither nvidia-smi nor sysfs says.
+    """
+    import torch
+
+    if not available():
+        return {}
+    smi = _nvidia_smi() or {}
+    name = smi.get("name") or torch.cuda.get_device_name(0)
+    driver = smi.get("driver_version")
+    if not _known(driver):
+        try:
+            driver = Path("/proc/driver/nvidia/version").read_text().split("Kernel Module")[1].split()[0]
+        except (OSError, IndexError):
+            driver = "unknown"
+    gen, width = smi.get("pcie.link.gen.max"), smi.get("pcie.link.width.current")
+    if _known(gen) and _known(width):
+        pcie = f"Gen{gen} x{width}"
+    else:
+        pcie = pcie_from_sysfs(smi.get("pci.bus_id", "")) if smi.get("pci.bus_id") else None
+    return {"gpu": name, "gpu_driver": driver, "cuda": torch.version.cuda or "unknown", "pcie": pcie or "unknown"}
