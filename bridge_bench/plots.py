@@ -1,0 +1,123 @@
+"""matplotlib figures of the analysis tables (Agg backend: no display, same output everywhere).
+
+Each function takes one run's rows and returns a Figure; the report saves it. Legends are the
+catalogue's labels (the code a user writes); a path keeps its colour in every figure (its place in
+the catalogue) and zero-copy paths are drawn solid, copying paths dashed (the `shares` field).
+Time-versus-size is log-log: sizes double from 8 B to 256 MiB and times span six decades.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.colors import LogNorm, TwoSlopeNorm  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from bridge_bench import inputs, paths  # noqa: E402
+
+_COLOURS = plt.get_cmap("tab20").colors
+_SIZE_TICKS = FuncFormatter(lambda x, _: inputs.format_size(int(x)) if x >= 1 else "")
+
+
+def _style(path_id: str) -> dict:
+    index = paths.PATH_IDS.index(path_id) if path_id in paths.BY_ID else len(paths.PATH_IDS)
+    record = paths.BY_ID.get(path_id)
+    return {"color": _COLOURS[index % len(_COLOURS)], "linestyle": "-" if record and record.shares else "--",
+            "marker": ".", "markersize": 4}
+
+
+def _size_axis(ax) -> None:
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(_SIZE_TICKS)
+    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2, numticks=15))
+    ax.set_xlabel("array size (logical bytes)")
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _figure(title: str, width: float = 8, height: float = 4.8):
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    ax.set_title(title)
+    return fig, ax
+
+
+def time_vs_size(rows: pd.DataFrame, title: str):
+    """Latency of every path in `rows` (one run, one direction) against size, log-log."""
+    fig, ax = _figure(title)
+    for (pid, label), g in rows.groupby(["path", "label"], sort=False):
+        ax.plot(g["size"], g["value"] * 1e6, label=label, **_style(pid))
+    _size_axis(ax)
+    ax.set_yscale("log")
+    ax.set_ylabel("time per call (µs)")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def bandwidth_vs_size(rows: pd.DataFrame, title: str):
+    """GB/s of the copying paths in `rows` (one run) with the run's ceiling as a black line."""
+    fig, ax = _figure(title)
+    ceiling = rows.groupby("size")["ceiling_gbps"].first()
+    ax.plot(ceiling.index, ceiling.to_numpy(), color="black", linewidth=2.5, alpha=0.35,
+            label="ceiling: fastest reference copy, same run")
+    for (pid, label), g in rows.groupby(["path", "label"], sort=False):
+        ax.plot(g["size"], g["gbps"], label=label, **_style(pid))
+    _size_axis(ax)
+    ax.set_yscale("log")
+    ax.set_ylabel("bandwidth (GB/s of array bytes)")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def speedups(rows: pd.DataFrame, title: str):
+    """Zero-copy over copy: one panel per direction, a line per (zero-copy, copy) pair."""
+    directions = list(dict.fromkeys(rows["direction"]))
+    fig, axes = plt.subplots(1, len(directions), figsize=(6 * len(directions), 4.6), layout="constrained",
+                             squeeze=False)
+    fig.suptitle(title)
+    for ax, direction in zip(axes[0], directions):
+        d = rows[rows["direction"] == direction]
+        for (zero, copy), g in d.groupby(["zero_copy", "copy"], sort=False):
+            ax.plot(g["size"], g["speedup"], label=f"{zero} vs {copy}", marker=".", markersize=4)
+        _size_axis(ax)
+        ax.set_yscale("log")
+        ax.axhline(1, color="black", linewidth=0.8)
+        ax.set_title(direction)
+        ax.set_ylabel("speedup (copy time / zero-copy time)")
+        ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def _short(v: float) -> str:
+    """A cell label of at most four characters: 0.715, 22.4, 875, 22k."""
+    return f"{v / 1000:.3g}k" if v >= 1000 else f"{v:.3g}"
+
+
+def heatmap(table: pd.DataFrame, title: str, colorbar: str, ratio: bool = False, fmt=_short):
+    """A labelled grid of `table` (rows x columns), values written in the cells; NaN cells blank.
+
+    `ratio=True`: a diverging scale centred on 1 (B/A: red slower, blue faster); otherwise a log
+    scale (times spanning decades).
+    """
+    values = table.to_numpy(float)
+    finite = values[np.isfinite(values) & (values > 0)]
+    if ratio:
+        span = max(np.abs(np.log2(finite)).max(), 0.1) if finite.size else 1
+        norm, cmap = TwoSlopeNorm(1, 2**-span, 2**span), "RdBu_r"
+    else:
+        norm, cmap = (LogNorm(finite.min(), finite.max()) if finite.size else None), "viridis"
+    width = min(3 + 0.75 * table.shape[1], 22)
+    fig, ax = _figure(title, width=width, height=1.4 + 0.32 * table.shape[0])
+    image = ax.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=cmap, norm=norm)
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=45, ha="right")
+    ax.set_yticks(range(table.shape[0]), [str(i) for i in table.index])
+    if table.size <= 600:
+        for (i, j), v in np.ndenumerate(values):
+            if np.isfinite(v):
+                ax.text(j, i, fmt(v), ha="center", va="center", fontsize=7,
+                        color="white" if not ratio else "black")
+    fig.colorbar(image, ax=ax, label=colorbar)
+    return fig
