@@ -125,6 +125,20 @@ def cmd_compare(args) -> int:
     return 1 if len(result.regressions) else 0
 
 
+def cmd_report(args) -> int:
+    from bridge_bench import report, results
+
+    try:
+        loaded = report.build(args.results_dir, args.out, semantics=args.semantics,
+                              progress=report.print_progress)
+    except (results.ResultsError, report.ReportError) as exc:
+        raise BadInput(str(exc)) from None
+    for warning in loaded.warnings:
+        print(f"bridge-bench: warning: {warning}", file=sys.stderr)
+    print(args.out / "index.html")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bridge-bench", description=__doc__.split(".")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -178,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_semantics)
+
+    p = sub.add_parser("report", help="tables, plots, index.html and report.md from asv results directories")
+    p.add_argument("results_dir", nargs="*", type=Path, default=[Path("results")],
+                   help="asv results directories (default: ./results)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output folder: new, empty, or a previous report (nothing else is overwritten)")
+    p.add_argument("--semantics", type=Path, help="JSON of `bridge-bench semantics --json` to include")
+    p.set_defaults(func=cmd_report)
     return parser
 
 
