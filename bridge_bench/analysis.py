@@ -208,7 +208,7 @@ def cross_env(frame: pd.DataFrame) -> pd.DataFrame:
     """
     t = frame[(frame["kind"] == "time") & (frame["status"] == "ok")]
     ctx = [c for c in FACTORS + SAME_HARDWARE if c in t]
-    t = t.assign(**{c: t[c].astype(str) for c in ctx})
+    t = t.assign(**{c: t[c].map(str) for c in ctx})  # None -> "None": a value to group on, not missing
     t = t[t["date"] == t.groupby(ctx)["date"].transform("max")]
     contexts = t[ctx].drop_duplicates().reset_index(drop=True)
     keyed = t.set_index(ctx)
