@@ -1,0 +1,99 @@
+"""The bandwidth self-check over the results loader's frame: what counts as a violation, and what does not."""
+
+import pandas as pd
+import pytest
+
+from bridge_bench import ceilings, paths, results
+from bridge_bench.inputs import MiB
+
+SIZE = 256 * MiB
+
+
+def _row(path, value, size=SIZE, kind="time", unit="seconds", machine="m", commit="c", status="ok",
+         dtype="float32", benchmark="bench_cuda.HostToCuda.time_convert"):
+    record = paths.get(path)
+    return {**dict.fromkeys(results.COLUMNS), "machine": machine, "env": "e", "commit": commit,
+            "benchmark": benchmark, "kind": kind, "path": path, "label": record.label,
+            "direction": record.direction, "size": size, "dtype": dtype, "layout": "C", "status": status,
+            "value": value, "unit": unit}
+
+
+def _ceiling(path, gbs, **kw):
+    return _row(path, gbs, kind="track", unit="GB/s", benchmark="bench_cuda.Ceilings.track_bandwidth", **kw)
+
+
+def _time_for(gbs, size=SIZE):
+    return size / (gbs * 1e9)
+
+
+def _frame(*rows):
+    return pd.DataFrame(list(rows), columns=results.COLUMNS)
+
+
+def test_a_figure_more_than_5_percent_above_its_ceiling_is_flagged_and_one_within_is_not():
+    frame = _frame(_ceiling("h2d_ceiling", 50.0),
+                   _row("copy_to_cuda_pinned", _time_for(52.0)),   # +4 %: noise
+                   _row("to_cuda_nb_pinned", _time_for(53.0)))     # +6 %: a timing error
+    checked = ceilings.transfers(frame).set_index("path")
+    assert checked.loc["copy_to_cuda_pinned", "gbs"] == pytest.approx(52.0)
+    assert checked.loc["copy_to_cuda_pinned", "ceiling_gbs"] == 50.0
+    assert not checked.loc["copy_to_cuda_pinned", "violation"]
+    assert checked.loc["to_cuda_nb_pinned", "violation"]
+    assert list(ceilings.violations(frame)["path"]) == ["to_cuda_nb_pinned"]
+
+
+def test_each_direction_is_read_against_its_own_ceiling():
+    frame = _frame(_ceiling("h2d_ceiling", 50.0), _ceiling("d2h_ceiling", 20.0),
+                   _row("cpu", _time_for(30.0), benchmark="bench_cuda.CudaToHost.time_convert"),
+                   _row("cuda", _time_for(30.0)))
+    assert list(ceilings.violations(frame)["path"]) == ["cpu"]
+
+
+def test_a_ceiling_bounds_only_its_own_run():
+    frame = _frame(_ceiling("h2d_ceiling", 50.0, machine="a"),
+                   _row("cuda", _time_for(80.0), machine="b"),
+                   _row("cuda", _time_for(80.0), machine="a", commit="other"))
+    checked = ceilings.transfers(frame)
+    assert checked["ceiling_gbs"].isna().all(), "no ceiling of the same machine, env and commit: nothing to check"
+    assert ceilings.violations(frame).empty
+
+
+def test_host_copies_skips_and_the_ceilings_themselves_are_not_checked():
+    frame = _frame(_ceiling("h2d_ceiling", 50.0),
+                   _row("pin_memory", _time_for(90.0)),  # a host copy: does not cross PCIe
+                   _row("cuda", None, status="skipped"),
+                   _row("copy_", _time_for(90.0), benchmark="bench_sizes.Reference.time_convert"))
+    assert ceilings.transfers(frame).empty
+    assert ceilings.violations(frame).empty
+
+
+def test_render_shows_gbs_per_path_and_size_the_ceiling_and_the_flag():
+    frame = _frame(_ceiling("h2d_ceiling", 50.0),
+                   _row("cuda", _time_for(10.0, 1 * MiB), size=1 * MiB),
+                   _row("cuda", _time_for(25.0)),
+                   _row("to_cuda_nb_pinned", _time_for(60.0)))
+    text = ceilings.render(frame)
+    assert "ceiling: h2d_ceiling 50 GB/s" in text
+    assert "1 MiB" in text and "256 MiB" in text
+    cuda_line = next(line for line in text.splitlines() if line.startswith("t.cuda()"))
+    assert "10" in cuda_line and "25" in cuda_line
+    flagged = next(line for line in text.splitlines() if line.startswith('pinned.to("cuda"'))
+    assert "60!" in flagged
+    assert "1 figure(s) above their ceiling" in text
+
+
+def test_render_puts_dtypes_in_columns_for_the_dtype_sweep():
+    bench = "bench_cuda.HostToCudaDtypes.time_convert"
+    frame = _frame(_ceiling("h2d_ceiling", 50.0),
+                   _row("cuda", _time_for(20.0), dtype="float32", benchmark=bench),
+                   _row("cuda", _time_for(21.0), dtype="int8", benchmark=bench))
+    text = ceilings.render(frame)
+    header = next(line for line in text.splitlines() if "int8" in line)
+    assert header.index("int8") < header.index("float32"), "dtype columns follow inputs.DTYPES order"
+    assert "GB/s at 256 MiB" in text
+
+
+def test_main_refuses_bad_input_with_exit_2(tmp_path, capsys):
+    assert ceilings.main([]) == 2
+    assert ceilings.main([str(tmp_path / "nope")]) == 2
+    assert "nope" in capsys.readouterr().err

@@ -1,0 +1,50 @@
+"""devices: the size sets, the PCIe reading, and what happens without a GPU."""
+
+import pytest
+import torch
+
+from bridge_bench import context, devices
+from bridge_bench.inputs import GiB, Unsupported
+
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")
+
+
+def test_sizes_run_from_8_bytes_to_1_gib_and_the_check_uses_a_subset():
+    assert devices.TRANSFER_SIZES[0] == 8 and devices.TRANSFER_SIZES[-1] == GiB
+    assert all(b == 2 * a for a, b in zip(devices.TRANSFER_SIZES, devices.TRANSFER_SIZES[1:]))
+    assert set(devices.CHECK_SIZES) < set(devices.TRANSFER_SIZES)
+    assert devices.CEILING_SIZE in devices.CHECK_SIZES
+    assert set(devices.TRANSFER_SWEEP_SIZES) < set(devices.TRANSFER_SIZES)
+
+
+def _link(root, bus, speed, width):
+    folder = root / bus
+    folder.mkdir(parents=True)
+    (folder / "current_link_speed").write_text(speed)
+    (folder / "current_link_width").write_text(width)
+
+
+def test_pcie_link_from_sysfs_accepts_nvidia_smi_bus_ids(tmp_path):
+    _link(tmp_path, "0000:41:00.0", "32.0 GT/s PCIe\n", "16\n")
+    _link(tmp_path, "0000:42:00.0", "20.0 GT/s\n", "8\n")
+    assert devices.pcie_from_sysfs("00000000:41:00.0", root=tmp_path) == "Gen5 x16"
+    assert devices.pcie_from_sysfs("0000:41:00.0", root=tmp_path) == "Gen5 x16"
+    assert devices.pcie_from_sysfs("0000:42:00.0", root=tmp_path) == "20.0 GT/s x8"
+    assert devices.pcie_from_sysfs("0000:99:00.0", root=tmp_path) is None
+
+
+@NO_CUDA
+def test_without_cuda_nothing_is_described_and_cases_skip_with_the_reason():
+    assert devices.describe() == {}
+    entry = context.machine_entry()
+    assert not {"gpu", "gpu_driver", "cuda", "pcie"} & set(entry)
+    with pytest.raises(Unsupported, match="no CUDA"):
+        devices.require()
+
+
+@pytest.mark.cuda
+def test_with_cuda_the_machine_entry_names_the_gpu():
+    entry = context.machine_entry()
+    assert entry["gpu"] and entry["gpu_driver"] and entry["pcie"]
+    assert entry["cuda"] == torch.version.cuda
+    assert all(isinstance(v, str) for v in entry.values())

@@ -1,0 +1,92 @@
+"""The GitHub workflows: valid against GitHub's schema, no high-severity zizmor finding, and wired as designed.
+
+check-jsonschema and zizmor both run offline (the `test` extra installs them from PyPI).
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bridge_bench import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+
+
+def _tool(name):
+    exe = BIN / name if (BIN / name).exists() else shutil.which(name)
+    if not exe:
+        pytest.fail(f"{name} is not installed: it is in the test extra (pip install -e '.[test]')")
+    return str(exe)
+
+
+def _gpu():
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "gpu.yml").read_text())
+
+
+def test_there_are_workflows():
+    assert any(w.name == "gpu.yml" for w in WORKFLOWS)
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_is_valid_against_githubs_schema(workflow):
+    proc = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_zizmor_finds_nothing_of_high_severity(workflow):
+    proc = subprocess.run([_tool("zizmor"), "--offline", "--format", "json", str(workflow)],
+                          capture_output=True, text=True)
+    findings = json.loads(proc.stdout)
+    high = [f["ident"] for f in findings if f["determinations"]["severity"] == "High"]
+    assert not high, high
+
+
+def test_every_action_is_pinned_to_a_commit():
+    for workflow in WORKFLOWS:
+        for ref in re.findall(r"uses:\s*(\S+)", workflow.read_text()):
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), f"{workflow.name}: {ref} is not pinned by SHA"
+
+
+def test_gpu_workflow_runs_nightly_and_on_demand_on_a_fleet_of_self_hosted_gpus():
+    wf = _gpu()
+    on = wf.get("on", wf.get(True))  # YAML 1.1 reads the key `on` as True
+    assert "schedule" in on and "workflow_dispatch" in on
+    assert wf["permissions"] == {}
+    bench = wf["jobs"]["bench"]
+    assert bench["runs-on"][:2] == ["self-hosted", "gpu"]
+    matrix = bench["strategy"]["matrix"]
+    assert set(matrix) == {"gpu", "torch"}, "a matrix of runners x torch versions"
+    assert any("upload-artifact" in s.get("uses", "") for s in bench["steps"])
+
+
+def test_publish_job_merges_publishes_reports_and_gates():
+    wf = _gpu()
+    publish = wf["jobs"]["publish"]
+    assert "bench" in publish["needs"]
+    runs = "\n".join(s.get("run", "") for s in publish["steps"])
+    uses = [s.get("uses", "") for s in publish["steps"]]
+    assert any("download-artifact" in u for u in uses)
+    assert "cp -R" in runs and "asv publish" in runs
+    assert "bridge-bench report .asv/results --out report" in runs
+    assert "bridge-bench compare baseline .asv/results" in runs and "exit \"$status\"" in runs
+    assert "python -m bridge_bench.ceilings .asv/results" in runs
+
+
+def test_every_bridge_bench_command_the_workflow_calls_exists():
+    runs = "\n".join(s.get("run", "") for job in _gpu()["jobs"].values() for s in job["steps"])
+    called = set(re.findall(r'bridge-bench"? (\w+)', runs))
+    assert called >= {"machine", "run", "report", "compare"}
+    for command in called:
+        with pytest.raises(SystemExit) as exit_:
+            cli.build_parser().parse_args([command, "--help"])
+        assert exit_.value.code == 0, command
