@@ -50,12 +50,6 @@ def require() -> None:
         raise Unsupported("no CUDA device: torch.cuda.is_available() is False")
 
 
-def synchronize() -> None:
-    import torch
-
-    torch.cuda.synchronize()
-
-
 def synced(fn: Callable[[], Any]) -> Callable[[], Any]:
     """`fn` followed by a device synchronise: a timed call ends when its data is usable.
 
@@ -120,16 +114,6 @@ def empty_host_cache() -> None:
         torch._C._host_emptyCache()
     else:
         raise Unsupported(f"torch {torch.__version__} cannot empty its pinned-host cache (needs >= 2.5)")
-
-
-def init() -> None:
-    """Create the CUDA context and the pinned allocator now, so that no timed call pays for them."""
-    import torch
-
-    require()
-    torch.cuda.init()
-    torch.empty(1, pin_memory=True)
-    torch.cuda.synchronize()
 
 
 # --- the GPU, described for asv's machine file (keys match results.CONTEXT_KEYS) ---
