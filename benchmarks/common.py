@@ -18,7 +18,8 @@ timed region) and once at the end, so reference and asv samples interleave in ti
 machine's 2x slow spells last seconds, and only an interleaved reference is comparable.
 
 A case this torch or numpy cannot build, or that the path refuses (an exception or a crash on a
-trial call in a forked child), is skipped with the reason printed (`asv run --show-stderr` shows it); asv records it as skipped.
+trial call in a forked child), is skipped with the reason printed (`asv run --show-stderr` shows
+it); asv records it as skipped.
 CUDA cases are tried in the benchmark process itself instead (`_try_here`): a CUDA context does not
 survive a fork, so a crash there fails the benchmark rather than skipping it.
 `peakmem_` benchmarks time nothing, so they use `setup` normally (bench_memory.py).
@@ -93,16 +94,17 @@ def _try_here(path_id, case):
 
 def bind_or_skip(path_id, case, trial=True):
     """The bound call for a case, after a trial run; SkipNotImplemented with the reason otherwise."""
+    path = paths.get(path_id)
     try:
-        paths.get(path_id).check_available()
-        inputs.make_source(paths.get(path_id).source, case)
-        if paths.get(path_id).cuda:
+        path.check_available()
+        inputs.make_source(path.source, case)
+        if path.cuda:  # a CUDA context does not survive a fork: try the case in this process
             call, problem = _try_here(path_id, case)
         else:
-            call, problem = None, _trial(path_id, case) if trial else None
+            call, problem = None, (_trial(path_id, case) if trial else None)
         if problem is None:
             return call or paths.prepare(path_id, case)
-        reason = f"{paths.get(path_id).label} refuses it: {problem}"
+        reason = f"{path.label} refuses it: {problem}"
     except inputs.Unsupported as exc:
         reason = str(exc)
     print(f"asv: skipped: {reason}", file=sys.stderr)

@@ -194,8 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_semantics)
 
     p = sub.add_parser("report", help="tables, plots, index.html and report.md from asv results directories")
-    p.add_argument("results_dir", nargs="*", type=Path, default=[Path("results")],
-                   help="asv results directories (default: ./results)")
+    p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
+                   help="asv results directories (default: .asv/results, where asv.conf.json puts them)")
     p.add_argument("--out", type=Path, required=True,
                    help="output folder: new, empty, or a previous report (nothing else is overwritten)")
     p.add_argument("--semantics", type=Path, help="JSON of `bridge-bench semantics --json` to include")
