@@ -34,12 +34,15 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_list(args) -> int:
-    print(f"{'id':<17} {'direction':<13} {'shares':<7} {'code':<22} note")
+    rows = []
     for p in paths.CATALOGUE:
-        needs = ", ".join(x for x in (p.min_torch and f"torch>={p.min_torch}",
-                                      p.min_numpy and f"numpy>={p.min_numpy}") if x)
-        note = "; ".join(x for x in (p.note, needs) if x)
-        print(f"{p.id:<17} {p.direction:<13} {'yes' if p.shares else 'no':<7} {p.label:<22} {note}")
+        needs = [x for x in (p.cuda and "CUDA", p.min_torch and f"torch>={p.min_torch}",
+                             p.min_numpy and f"numpy>={p.min_numpy}") if x]
+        rows.append({"id": p.id, "direction": p.direction, "shares": "yes" if p.shares else "no",
+                     "code": p.label, "needs": ", ".join(needs), "note": p.note})
+    from tabulate import tabulate
+
+    print(tabulate(rows, headers="keys", tablefmt="simple"))
     return 0
 
 
