@@ -140,6 +140,10 @@ class _Conversions:
 
     param_names = ["path", "size", "dtype", "layout"]
     timeout = 300
+    # asv interleaves rounds across the whole suite, minutes apart. This machine has slow spells
+    # (2x, ~1 s): with asv's default 2 rounds one bad round holds half the samples and drags the
+    # median halfway; with 3 it holds a third and the median stays with the other two.
+    rounds = 3
     time_convert = staticmethod(_time_convert)
 
     if os.environ.get("BRIDGE_BENCH_REFERENCE_DIR"):
