@@ -45,15 +45,20 @@ def _figure(title: str, width: float = 8, height: float = 4.8):
     return fig, ax
 
 
+def _path_lines(ax, rows: pd.DataFrame, y: pd.Series, ylabel: str) -> None:
+    """One line per path (catalogue label and style) of `y` against size, log-log."""
+    for (pid, label), g in rows.groupby(["path", "label"], sort=False):
+        ax.plot(g["size"], y[g.index], label=label, **_style(pid))
+    _size_axis(ax)
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, loc="upper left")
+
+
 def time_vs_size(rows: pd.DataFrame, title: str):
     """Latency of every path in `rows` (one run, one direction) against size, log-log."""
     fig, ax = _figure(title)
-    for (pid, label), g in rows.groupby(["path", "label"], sort=False):
-        ax.plot(g["size"], g["value"] * 1e6, label=label, **_style(pid))
-    _size_axis(ax)
-    ax.set_yscale("log")
-    ax.set_ylabel("time per call (µs)")
-    ax.legend(fontsize=8, loc="upper left")
+    _path_lines(ax, rows, rows["value"] * 1e6, "time per call (µs)")
     return fig
 
 
@@ -63,12 +68,7 @@ def bandwidth_vs_size(rows: pd.DataFrame, title: str):
     ceiling = rows.groupby("size")["ceiling_gbps"].first()
     ax.plot(ceiling.index, ceiling.to_numpy(), color="black", linewidth=2.5, alpha=0.35,
             label="ceiling: fastest reference copy, same run")
-    for (pid, label), g in rows.groupby(["path", "label"], sort=False):
-        ax.plot(g["size"], g["gbps"], label=label, **_style(pid))
-    _size_axis(ax)
-    ax.set_yscale("log")
-    ax.set_ylabel("bandwidth (GB/s of array bytes)")
-    ax.legend(fontsize=8, loc="upper left")
+    _path_lines(ax, rows, rows["gbps"], "bandwidth (GB/s of array bytes)")
     return fig
 
 
