@@ -45,8 +45,10 @@ def test_report_from_a_real_asv_run(small_asv_run, tmp_path, capsys):
     assert set(latency["label"]) == {"torch.from_numpy(a)", "torch.tensor(a)", "np.copyto(dst, a)", "dst.copy_(t)"}
     bandwidth = pd.read_csv(out / "tables" / "bandwidth.csv")
     assert "torch.from_numpy(a)" not in set(bandwidth["label"]), "a zero-copy call has no bandwidth"
-    best = bandwidth.groupby("size")["pct_of_ceiling"].max()
-    assert (best.round(6) == 100).all(), "at each size the fastest reference is the ceiling"
+    references = bandwidth[bandwidth["direction"] == "reference"]
+    best = references.groupby("size")["pct_of_ceiling"].max()
+    assert len(best) == 3 and (best.round(6) == 100).all(), "at each size the fastest reference is the ceiling"
+    # other paths may pass it (torch.tensor copies with two threads, np.copyto with one)
     memory = pd.read_csv(out / "tables" / "peak_memory.csv").set_index("label")["allocated_x_array"]
     assert memory["torch.tensor(a)"] > 0.9 and memory["torch.from_numpy(a)"] < 0.1
     md = (out / "report.md").read_text()
