@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import itertools
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,10 +52,12 @@ def _benchmarks(results_dir: Path) -> dict:
     file = results_dir / "benchmarks.json"
     if not file.is_file():
         raise ResultsError(f"{file}: missing; asv writes it with every run (`bridge-bench run` or `asv run`)")
+    from asv.util import UserError, load_json
+
     try:
-        data = json.loads(file.read_text())
-    except ValueError as exc:
-        raise ResultsError(f"{file}: not valid JSON ({exc})") from None
+        data = load_json(str(file))  # asv's reader: the file holds NaN literals
+    except UserError as exc:
+        raise ResultsError(f"{file}: not valid JSON ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise ResultsError(f"{file}: not an asv benchmarks.json")
     return {k: v for k, v in data.items() if isinstance(v, dict) and "name" in v}
