@@ -129,15 +129,17 @@ def test_an_ambiguous_side_asks_to_be_narrowed(baseline, tmp_path):
 
 @pytest.mark.slow
 def test_end_to_end_noise_and_a_real_difference(baseline, tmp_path):
-    """Reduced calibration on real runs. Back-to-back runs flag nothing. Without
-    THP_MEM_ALLOC_ENABLE=1 torch's fresh 64 MiB allocations fault 4 KiB pages: torch.tensor(a) and
-    t.clone() are flagged (2.3-2.5x here); zero-copy paths and the preallocated copy_ are not."""
+    """Reduced calibration on real runs. Back-to-back runs flag nothing. Two environments that truly
+    differ: two torch threads with THP_MEM_ALLOC_ENABLE=1 against one thread without it. Alone,
+    each moved torch's 64 MiB copies by 1.7-2.5x on this machine, at the factor's edge; together
+    torch.tensor(a) and t.clone() are flagged every time, and no zero-copy path is."""
     again = real_run(tmp_path / "again", COPIES + ZERO_COPY)
     noise = compare.compare(compare.Side(baseline), compare.Side(again))
     assert not len(noise.regressions), compare.render_text(noise)
 
-    with_thp = real_run(tmp_path / "thp", COPIES + ZERO_COPY, THP_MEM_ALLOC_ENABLE="1")
-    result = compare.compare(compare.Side(with_thp), compare.Side(baseline))
+    fast = real_run(tmp_path / "fast", COPIES + ZERO_COPY, THP_MEM_ALLOC_ENABLE="1")
+    slow = real_run(tmp_path / "slow", COPIES + ZERO_COPY, OMP_NUM_THREADS="1")
+    result = compare.compare(compare.Side(fast), compare.Side(slow))
     flagged = set(result.regressions["path"])
     assert {"tensor", "clone"} <= flagged, compare.render_text(result)
-    assert not flagged & ({p for p, _ in ZERO_COPY} | {"copy_"}), compare.render_text(result)
+    assert not flagged & {p for p, _ in ZERO_COPY}, compare.render_text(result)
