@@ -129,17 +129,22 @@ def test_an_ambiguous_side_asks_to_be_narrowed(baseline, tmp_path):
 
 @pytest.mark.slow
 def test_end_to_end_noise_and_a_real_difference(baseline, tmp_path):
-    """Reduced calibration on real runs. Back-to-back runs flag nothing. Two environments that truly
-    differ: two torch threads with THP_MEM_ALLOC_ENABLE=1 against one thread without it. Alone,
-    each moved torch's 64 MiB copies by 1.7-2.5x on this machine, at the factor's edge; together
-    torch.tensor(a) and t.clone() are flagged every time, and no zero-copy path is."""
+    """Reduced calibration on real runs. Back-to-back runs flag nothing. One torch thread against
+    two: torch's copies at 1 MiB are 2.8-3.5x slower here and flagged; zero-copy paths are not.
+    At 64 MiB the same copies are 1.5-2.7x slower, which this machine's noise (up to 1.9x) does not
+    let the default factor flag every time (THP_MEM_ALLOC_ENABLE, which moves them 2.1-2.9x in
+    the full calibration, depends on the kernel finding huge pages), so there the test asks only
+    that the change points the right way."""
     again = real_run(tmp_path / "again", COPIES + ZERO_COPY)
     noise = compare.compare(compare.Side(baseline), compare.Side(again))
     assert not len(noise.regressions), compare.render_text(noise)
 
-    fast = real_run(tmp_path / "fast", COPIES + ZERO_COPY, THP_MEM_ALLOC_ENABLE="1")
-    slow = real_run(tmp_path / "slow", COPIES + ZERO_COPY, OMP_NUM_THREADS="1")
-    result = compare.compare(compare.Side(fast), compare.Side(slow))
-    flagged = set(result.regressions["path"])
-    assert {"tensor", "clone"} <= flagged, compare.render_text(result)
-    assert not flagged & {p for p, _ in ZERO_COPY}, compare.render_text(result)
+    cases = [(p, 2**20) for p, _ in COPIES] + COPIES + ZERO_COPY
+    two = real_run(tmp_path / "two", cases)
+    one = real_run(tmp_path / "one", cases, OMP_NUM_THREADS="1")
+    result = compare.compare(compare.Side(two), compare.Side(one))
+    flagged = result.regressions
+    assert set(flagged[flagged["size"] == 2**20]["path"]) == {p for p, _ in COPIES}, compare.render_text(result)
+    assert not set(flagged["path"]) & {p for p, _ in ZERO_COPY}, compare.render_text(result)
+    large = result.cases[(result.cases["size"] == 64 * 2**20) & result.cases["path"].isin([p for p, _ in COPIES])]
+    assert (large["ratio"] > 1.2).all(), compare.render_text(result, everything=True)
