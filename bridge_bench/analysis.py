@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from bridge_bench import inputs, paths
+from bridge_bench.results import RUN
 
 #: One run: what produced a set of numbers together. Ceilings and ratios never cross runs.
-RUN = ["machine", "env", "commit"]
 #: Context columns that change copy speed and are varied on purpose (field notes). A pair of runs
 #: differing in exactly one of these (all else equal) is a controlled comparison.
 FACTORS = ["torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE"]
@@ -98,7 +98,7 @@ def bandwidth(frame: pd.DataFrame) -> pd.DataFrame:
     """
     t = size_sweep(frame)
     t = t[~t["path"].map(_shares) & ~t["path"].map(_cuda)]
-    t = t.assign(gbps=t["size"] / t["value"] / 1e9)
+    t = t.assign(gbps=t["size"] / t["value"] / inputs.GB)
     key = [*RUN, "size", "dtype", "layout"]
     ref = t[t["direction"] == paths.REFERENCE]
     ceiling = ref.groupby(key, as_index=False)["gbps"].max().rename(columns={"gbps": "ceiling_gbps"})

@@ -18,12 +18,11 @@ from __future__ import annotations
 import pandas as pd
 
 from bridge_bench import inputs, paths
+from bridge_bench.results import RUN
 
 #: A bandwidth this much above its ceiling is a measurement error (ceilings vary ~1-2 % run to run).
 TOLERANCE = 0.05
 #: What identifies one run: a ceiling only bounds figures measured with it.
-RUN = ["machine", "env", "commit"]
-GB = 1e9
 
 _CEILING_OF = {p.id: p.ceiling for p in paths.CATALOGUE if p.ceiling}
 
@@ -44,7 +43,7 @@ def transfers(frame: pd.DataFrame, tolerance: float = TOLERANCE) -> pd.DataFrame
     """
     timed = frame[(frame["status"] == "ok") & (frame["kind"] == "time")
                   & frame["path"].isin(_CEILING_OF.keys())].copy()
-    timed["gbs"] = timed["size"].astype(float) / timed["value"].astype(float) / GB
+    timed["gbs"] = timed["size"].astype(float) / timed["value"].astype(float) / inputs.GB
     timed["ceiling"] = timed["path"].map(_CEILING_OF)
     out = timed.merge(ceilings(frame), on=RUN + ["ceiling"], how="left")
     out["ratio"] = out["gbs"] / out["ceiling_gbs"]

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bridge_bench import asvrun, context, inputs, paths
+from bridge_bench import asvrun, context, fidelity, inputs, paths
 
 EXIT_BAD_INPUT = 2
 
@@ -77,8 +77,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_fidelity(args) -> int:
-    from bridge_bench import fidelity
-
     try:
         fidelity.validate(args.path, args.size)
     except ValueError as exc:
@@ -166,9 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fidelity", help="asv's figure for zero-copy paths against a tight loop; exit 1 above the limit")
     p.add_argument("--config", **config)
-    p.add_argument("--path", nargs="+", default=["from_numpy", "numpy"], help="zero-copy path ids")
-    p.add_argument("--size", nargs="+", type=_size, default=[8, 256 * inputs.MiB], help="sizes, e.g. 8 256MiB")
-    p.add_argument("--threshold", type=float, default=1.25, help="largest accepted asv/reference ratio")
+    p.add_argument("--path", nargs="+", default=list(fidelity.DEFAULT_PATHS), help="zero-copy path ids")
+    p.add_argument("--size", nargs="+", type=_size, default=list(fidelity.DEFAULT_SIZES), help="sizes, e.g. 8 256MiB")
+    p.add_argument("--threshold", type=float, default=fidelity.THRESHOLD, help="largest accepted asv/reference ratio")
     p.set_defaults(func=cmd_fidelity)
 
     p = sub.add_parser("compare", help="candidate vs baseline, direction-aware; exit 1 on regressions")

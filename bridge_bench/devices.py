@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
-from bridge_bench.inputs import GiB, KiB, MiB, Unsupported
+from bridge_bench.inputs import GB, GiB, KiB, MiB, Unsupported
 
 #: The CUDA size sweep: 8 B to 1 GiB, doubling. Past 1 GiB a PCIe copy is long past its plateau
 #: (~5 ms per 256 MiB at Gen5), and a 1 GiB pageable source plus its pinned copy already costs
@@ -30,7 +30,6 @@ CEILING_SIZE = 256 * MiB
 #: The reduced sweep of `scripts/gpu-check`: the latency floor, the knee and the plateau.
 CHECK_SIZES: tuple[int, ...] = (8, 64 * KiB, 1 * MiB, 16 * MiB, 256 * MiB, 1 * GiB)
 
-GB = 1e9  # bandwidths are in GB/s of 10**9 bytes, as NVIDIA's tools and PCIe figures are
 
 
 def available() -> bool:

@@ -41,6 +41,9 @@ class Row:
             return None
         return self.asv_s / self.reference_s
 
+    def ok(self, threshold: float = THRESHOLD) -> bool:
+        return self.ratio is not None and self.ratio <= threshold
+
 
 def validate(path_ids, sizes) -> None:
     for pid in path_ids:
@@ -100,16 +103,14 @@ def render(rows: list[Row], threshold: float = THRESHOLD) -> str:
     lines = [f"{'path':<22} {'size':>9} {'asv':>10} {'reference':>10} {'ratio':>6}  verdict",
              "-" * 70]
     for r in rows:
-        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
-        verdict = "ok" if r.ratio is not None and r.ratio <= threshold else "FAIL"
+        ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
+        verdict = "ok" if r.ok(threshold) else "FAIL"
         lines.append(f"{paths.get(r.path).label:<22} {inputs.format_size(r.size):>9} {ns(r.asv_s):>10} "
                      f"{ns(r.reference_s):>10} {ratio:>6}  {verdict}")
-    lines.append(f"reference: median of {REFERENCE_NOTE}; asv: median of its samples; limit {threshold:.2f}x")
+    lines.append("reference: median of 10,000-call tight loops of the same bound call, interleaved with asv's "
+                 f"samples in the benchmark process; asv: median of its samples; limit {threshold:.2f}x")
     return "\n".join(lines)
 
 
-REFERENCE_NOTE = "10,000-call tight loops of the same bound call, interleaved with asv's samples in the benchmark process"
-
-
 def passed(rows: list[Row], threshold: float = THRESHOLD) -> bool:
-    return all(r.ratio is not None and r.ratio <= threshold for r in rows)
+    return all(r.ok(threshold) for r in rows)

@@ -23,6 +23,8 @@ import numpy as np
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
+#: Bandwidths are GB/s of 10**9 bytes, as PCIe figures and NVIDIA's tools state them.
+GB = 10**9
 
 #: The size sweep: 8 B (one float64) to 256 MiB, doubling.
 SIZES: tuple[int, ...] = tuple(8 * 2**k for k in range(26))

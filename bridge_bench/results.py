@@ -23,6 +23,8 @@ from bridge_bench import paths
 #: Keys of a result's `params` (machine entry + environment requirements) kept as columns.
 CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_defrag",
                 "THP_MEM_ALLOC_ENABLE", "num_cpu", "os", "gpu", "gpu_driver", "cuda", "pcie")
+#: The columns that identify one run: every per-run table and comparison groups by them.
+RUN = ["machine", "env", "commit"]
 STAT_COLUMNS = {"ci_99_a": "ci_low", "ci_99_b": "ci_high", "q_25": "q25", "q_75": "q75",
                 "repeat": "repeat", "number": "number"}
 COLUMNS = ["results_dir", "result_file", "machine", "env", "commit", "date", *CONTEXT_KEYS, "benchmark", "suite",
