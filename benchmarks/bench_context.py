@@ -2,7 +2,8 @@
 
 These change copy speeds by 2-4x (field notes). The machine file carries them as dashboard
 filters (`bridge-bench machine`); these track them per environment and commit, as the processes
-that ran the benchmarks saw them, so a mismatch with the machine file is visible.
+that ran the benchmarks saw them; the results loader warns where the machine file disagrees
+(bridge_bench/results.py, stale_context).
 """
 
 from bridge_bench import context

@@ -25,6 +25,13 @@ CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_
                 "THP_MEM_ALLOC_ENABLE", "num_cpu", "os", "gpu", "gpu_driver", "cuda", "pcie")
 #: The columns that identify one run: every per-run table and comparison groups by them.
 RUN = ["machine", "env", "commit"]
+#: What the benchmark processes report themselves (benchmarks/bench_context.py): the machine-file
+#: key each track checks and whether a stated value agrees with a tracked one. The machine file is
+#: written before a run and shared by every run under that machine name, so it can be stale.
+TRACKED_CONTEXT = {
+    "bench_context.track_torch_threads": ("torch_threads", lambda stated, seen: stated == str(int(seen))),
+    "bench_context.track_thp_mem_alloc_enable": ("THP_MEM_ALLOC_ENABLE", lambda stated, seen: (stated == "1") == (seen == 1)),
+}
 STAT_COLUMNS = {"ci_99_a": "ci_low", "ci_99_b": "ci_high", "q_25": "q25", "q_75": "q75",
                 "repeat": "repeat", "number": "number"}
 COLUMNS = ["results_dir", "result_file", "machine", "env", "commit", "date", *CONTEXT_KEYS, "benchmark", "suite",
@@ -111,6 +118,20 @@ def _rows(results_dir: Path, file: Path, result, benchmarks: dict):
             yield row
 
 
+def stale_context(file: Path, rows: list[dict]) -> list[str]:
+    """Warnings where a result file's context (from the machine file) contradicts what its own
+    benchmark processes reported: a calibration run once carried torch_threads=1 from a concurrent
+    run's machine-file write while its processes ran with 2 threads."""
+    out = []
+    for row in rows:
+        key, agree = TRACKED_CONTEXT.get(row["benchmark"], (None, None))
+        if key and row["status"] == "ok" and row[key] is not None and not agree(row[key], row["value"]):
+            out.append(f"{file}: context says {key}={row[key]} but its benchmark processes reported "
+                       f"{row['benchmark'].rsplit('.', 1)[1]} = {row['value']:g}; the machine file was stale, "
+                       f"trust the track")
+    return out
+
+
 def load(dirs, drop_unusable: bool = True) -> Loaded:
     """Load every result file under each asv results directory in `dirs`.
 
@@ -147,6 +168,7 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
                 continue
             files += 1
             rows += new
+            warnings += stale_context(file, new)
             if not any(row["status"] == "ok" for row in new):
                 warnings.append(f"{file}: no measured value, all {len(new)} results skipped or failed")
     frame = pd.DataFrame(rows, columns=COLUMNS)

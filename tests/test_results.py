@@ -147,3 +147,17 @@ def test_report_never_writes_into_the_results_directory(real, capsys):
     code, err = run_cli(capsys, real, "--out", real / "report")
     assert code == 2 and "never modifies" in err
     assert checksum(real) == before
+
+
+def test_context_the_processes_contradict_is_a_warning(real):
+    file = result_file(real)
+    assert not results.load([real]).warnings, "the real run's machine file agreed with its processes"
+    data = json.loads(file.read_text())
+    threads = data["params"]["torch_threads"]
+    data["params"].update(torch_threads=str(int(threads) + 1), THP_MEM_ALLOC_ENABLE="1")
+    file.write_text(json.dumps(data))
+    warnings = results.load([real]).warnings
+    assert len(warnings) == 2 and all(str(file) in w for w in warnings)
+    text = "\n".join(warnings)
+    assert f"torch_threads={int(threads) + 1} but its benchmark processes reported track_torch_threads = {threads}" in text
+    assert "THP_MEM_ALLOC_ENABLE=1 but its benchmark processes reported track_thp_mem_alloc_enable = 0" in text
