@@ -11,6 +11,7 @@ The GPU description reads `nvidia-smi` (or sysfs) instead of asking torch, so th
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import statistics
 import subprocess
@@ -122,14 +123,26 @@ _SPEEDS = {"2.5": 1, "5.0": 2, "8.0": 3, "16.0": 4, "32.0": 5, "64.0": 6}
 _PCI_DEVICES = Path("/sys/bus/pci/devices")
 
 
+def visible_gpu() -> str | None:
+    """nvidia-smi's `--id` for the GPU torch calls cuda:0: the first entry of CUDA_VISIBLE_DEVICES
+    (an index, a GPU-/MIG- UUID or a PCI bus id), None when unset (then cuda:0 is nvidia-smi's 0).
+
+    An index means nvidia-smi's (PCI bus) order, which is CUDA's with CUDA_DEVICE_ORDER=PCI_BUS_ID
+    and on any box of one GPU model; CUDA's default fastest-first order can differ on a mixed box.
+    """
+    first = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")[0].strip()
+    return first or None
+
+
 def _nvidia_smi() -> dict[str, str] | None:
-    """The first GPU as nvidia-smi sees it, or None when there is no nvidia-smi or no answer."""
+    """The GPU torch uses as nvidia-smi sees it, or None when there is no nvidia-smi or no answer."""
     exe = shutil.which("nvidia-smi")
     if not exe:
         return None
+    gpu = visible_gpu()
     try:
-        out = subprocess.run([exe, f"--query-gpu={','.join(_SMI_FIELDS)}", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=20)
+        out = subprocess.run([exe, f"--query-gpu={','.join(_SMI_FIELDS)}", "--format=csv,noheader,nounits",
+                              *([f"--id={gpu}"] if gpu else [])], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return None
     lines = out.stdout.strip().splitlines()
@@ -164,7 +177,8 @@ def _known(value: str | None) -> bool:
 
 
 def describe() -> dict[str, str]:
-    """GPU name, driver, CUDA version and PCIe link of the first GPU; {} when torch has no CUDA device.
+    """GPU name, driver, CUDA version and PCIe link of the GPU the benchmarks use (cuda:0, after
+    CUDA_VISIBLE_DEVICES); {} when torch has no CUDA device.
 
     `cuda` is the CUDA runtime torch was built with (`torch.version.cuda`): that is what the copies
     run through. `pcie` is 'unknown' when neither nvidia-smi nor sysfs says.

@@ -48,3 +48,20 @@ def test_with_cuda_the_machine_entry_names_the_gpu():
     assert entry["gpu"] and entry["gpu_driver"] and entry["pcie"]
     assert entry["cuda"] == torch.version.cuda
     assert all(isinstance(v, str) for v in entry.values())
+
+
+def test_the_gpu_described_is_the_one_cuda_visible_devices_selects(tmp_path, monkeypatch):
+    """nvidia-smi is asked about cuda:0 as CUDA_VISIBLE_DEVICES maps it, not about its own first GPU."""
+    calls = tmp_path / "calls"
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n'
+                   'echo "NVIDIA H200, 570.86, 5, 16, 00000000:41:00.0"\n')
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", " GPU-5a1b,1")
+    seen = devices._nvidia_smi()
+    assert seen["name"] == "NVIDIA H200" and seen["pci.bus_id"] == "00000000:41:00.0"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    devices._nvidia_smi()
+    first, second = calls.read_text().splitlines()
+    assert first.endswith("--id=GPU-5a1b") and "--id" not in second
