@@ -62,12 +62,12 @@ def time_vs_size(rows: pd.DataFrame, title: str):
     return fig
 
 
-def bandwidth_vs_size(rows: pd.DataFrame, title: str):
-    """GB/s of the copying paths in `rows` (one run) with the run's ceiling as a black line."""
+def bandwidth_vs_size(rows: pd.DataFrame, title: str, ceiling: str = "ceiling: fastest reference copy, same run"):
+    """GB/s of the copying paths in `rows` (one run) with the run's ceiling (`ceiling_gbps`,
+    labelled `ceiling`) as a black line."""
     fig, ax = _figure(title)
-    ceiling = rows.groupby("size")["ceiling_gbps"].first()
-    ax.plot(ceiling.index, ceiling.to_numpy(), color="black", linewidth=2.5, alpha=0.35,
-            label="ceiling: fastest reference copy, same run")
+    line = rows.groupby("size")["ceiling_gbps"].first()
+    ax.plot(line.index, line.to_numpy(), color="black", linewidth=2.5, alpha=0.35, label=ceiling)
     _path_lines(ax, rows, rows["gbps"], "bandwidth (GB/s of array bytes)")
     return fig
 

@@ -97,3 +97,22 @@ def test_main_refuses_bad_input_with_exit_2(tmp_path, capsys):
     assert ceilings.main([]) == 2
     assert ceilings.main([str(tmp_path / "nope")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_the_report_draws_transfers_against_their_ceiling_and_counts_violations():
+    from bridge_bench import report
+
+    d2h = "bench_cuda.CudaToHost.time_convert"
+    frame = _frame(_ceiling("h2d_ceiling", 50.0), _ceiling("d2h_ceiling", 40.0),
+                   _row("cuda", _time_for(10.0, MiB), size=MiB), _row("cuda", _time_for(45.0)),
+                   _row("cuda", _time_for(47.0), benchmark="bench_cuda.HostToCudaDtypes.time_convert"),
+                   _row("cpu", _time_for(60.0), benchmark=d2h))  # 1.5x its ceiling: a timing error
+    section = report._transfers_section(frame, [("m", "e", "c")])
+    assert section.text.startswith("1 of 4 transfer bandwidths are more than 5% above")
+    name, _, wide = section.tables[0]
+    assert name == "transfers"
+    cuda = wide.xs("t.cuda()", level="label").iloc[0]
+    assert cuda["1 MiB"] == pytest.approx(10.0) and cuda["256 MiB"] == pytest.approx(46.0), \
+        "a case both sweeps measured reads as the median of both"
+    assert [n for n, _ in section.figures] == ["transfer_host_to_cuda_run0", "transfer_cuda_to_host_run0"]
+    assert all(png.startswith(b"\x89PNG") for _, png in section.figures)
