@@ -15,8 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bridge_bench import context
-
 
 class AsvError(RuntimeError):
     """asv or git failed; the message says what to do next."""
@@ -92,10 +90,20 @@ def bench_regex(benchmark: str, params: tuple) -> str:
 
 
 def private_env(home: Path, machine: str, **extra: str) -> dict[str, str]:
-    """Environment for an asv run with a private HOME holding this machine's entry."""
+    """Environment for an asv run with a private HOME holding this machine's entry.
+
+    The entry is written by `bridge-bench machine` in a child under that environment: `extra` may
+    change the context itself (OMP_NUM_THREADS, THP_MEM_ALLOC_ENABLE), which this process, its torch
+    already started, cannot see.
+    """
     home.mkdir(parents=True, exist_ok=True)
-    context.update_machine_file(machine, context.machine_entry(), path=home / ".asv-machine.json")
-    return {**os.environ, "HOME": str(home), **extra}
+    env = {**os.environ, "HOME": str(home), **extra}
+    proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "machine", "--machine", machine,
+                           "--file", str(home / ".asv-machine.json")], env=env, capture_output=True, text=True)
+    if proc.returncode:
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise AsvError(f"bridge-bench machine could not write {home / '.asv-machine.json'}: {last}")
+    return env
 
 
 def result_files(results_dir: Path, machine: str) -> list[Path]:

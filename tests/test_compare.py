@@ -152,6 +152,7 @@ def test_end_to_end_noise_and_a_real_difference(baseline, tmp_path):
     cases = [(p, 2**20) for p, _ in COPIES] + COPIES + ZERO_COPY
     two = real_run(tmp_path / "two", cases)
     one = real_run(tmp_path / "one", cases, OMP_NUM_THREADS="1")
+    assert set(compare.Side(one).load()[0]["torch_threads"]) == {"1"}, "the results carry the run's own context"
     result = compare.compare(compare.Side(two), compare.Side(one))
     flagged = result.regressions
     assert set(flagged[flagged["size"] == 2**20]["path"]) == {p for p, _ in COPIES}, compare.render_text(result)
