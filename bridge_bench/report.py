@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import analysis, inputs, plots, results
+from bridge_bench import analysis, ceilings, devices, inputs, paths, plots, results, semantics
 
 MARKER = ".bridge-bench-report"
 #: Figures are drawn for this many runs (newest first) and cross-environment comparisons: a figure
@@ -245,8 +245,6 @@ def _cross_env_section(frame: pd.DataFrame) -> Section:
 def _transfers_section(frame: pd.DataFrame, runs: list[tuple]) -> Section:
     """Host <-> CUDA: GB/s per path against the same run's pinned-copy ceiling, and the self-check
     (`bridge_bench.ceilings`): a transfer faster than its ceiling is a measurement error."""
-    from bridge_bench import ceilings, devices
-
     checked = ceilings.transfers(frame)
     title = "Host <-> CUDA transfers"
     if checked.empty:
@@ -280,8 +278,6 @@ def _semantics_section(file: Path) -> Section:
         cases["outcome"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ReportError(f"{file}: not the JSON of `bridge-bench semantics --json` ({exc})") from None
-    from bridge_bench import paths, semantics
-
     symbol = cases["outcome"].map(semantics.SYMBOLS).fillna("?")
     changed = (cases["outcome"] == "copies") & (cases.get("dtype_out") != cases.get("dtype_in"))
     cases["cell"] = symbol.where(~changed, "c")
