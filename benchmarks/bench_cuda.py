@@ -4,22 +4,24 @@ Sizes run from 8 B to 1 GiB (float32, doubling): from the launch-and-synchronise
 past the knee into PCIe's plateau, which only large copies reach. The dtype sweep uses one
 launch-bound (32 KiB) and one bandwidth-bound (64 MiB) size, as the host suite's does.
 
-Timing: the same `time_convert` as the host suite (common.py: no setup hook, the case prepared on
-the first call, which asv discards); every bound CUDA call ends with `torch.cuda.synchronize()`
+Timing: the same `time_convert` as the host suite (common.py: the benchmark type times the bound
+call in batches, preparation never timed), in the benchmark process itself (`cuda = True`: a
+CUDA context does not survive a fork); every bound CUDA call ends with `torch.cuda.synchronize()`
 (devices.synced), so an enqueue is never reported as a transfer. The first `pin_memory()` of a
 size is the exception: each call must find torch's pinned-host cache empty, and emptying it must
 stay out of the timed region. That is exactly what a setup hook does in asv_runner 0.3 (one call
-per sample, setup re-run between samples); the call costs a `cudaHostAlloc` (tens of us at least),
-far above the per-sample overhead that makes setup wrong for sub-microsecond calls.
+per sample, setup re-run between samples), so `PinMemoryFirst` is a plain asv `time_` benchmark;
+the call costs a `cudaHostAlloc` (tens of us at least), far above the per-sample overhead that
+makes setup wrong for sub-microsecond calls.
 
-Ceilings: a 256 MiB pinned copy each way, 20 copies timed with CUDA events, median as GB/s (a
+Ceilings: a 256 MiB pinned copy each way, 20 copies timed with CUDA events, the fastest as GB/s (a
 `track_`). Every other transfer's bandwidth must come in under its direction's ceiling
 (`bridge_bench.ceilings`).
 
-One round (asv's default is two processes per case): every CUDA benchmark process pays for a CUDA
-context and its own pinned and device buffers, which a second round would double on a GPU; and
-on a machine without CUDA each round of these ~780 skipped cases costs ~30 s of process launches.
-The one process takes asv's full ten samples instead of five.
+One round (one process per case): every CUDA benchmark process pays for a CUDA context and its
+own pinned and device buffers, which a second round would double on a GPU; and on a machine
+without CUDA each round of these ~780 skipped cases costs ~30 s of process launches. That process
+measures several consecutive windows (bridge_bench.sampling), each an asv sample.
 
 Without CUDA every case skips with the reason. Parameters never depend on the machine, and nothing
 here touches CUDA at import (asv's forkserver imports this once and forks every benchmark from it).
@@ -27,7 +29,7 @@ here touches CUDA at import (asv's forkserver imports this once and forks every 
 
 from bridge_bench import devices, inputs, paths
 
-from .common import _Conversions, bind_or_skip
+from .common import TIMING, _Conversions, bind_or_skip, version
 
 
 def _ids(direction, cold=False):
@@ -40,6 +42,8 @@ def _params(path_ids, sizes, dtypes=("float32",)):
 
 class _Transfers(_Conversions):
     rounds = 1
+    cuda = True
+    version = version(_ids(paths.HOST_TO_CUDA) + _ids(paths.CUDA_TO_HOST), *TIMING)
 
 
 class HostToCuda(_Transfers):
@@ -58,10 +62,13 @@ class CudaToHostDtypes(_Transfers):
     params = _params(_ids(paths.CUDA_TO_HOST), devices.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
 
 
-class PinMemoryFirst(_Transfers):
+class PinMemoryFirst:
     """The first `pin_memory()` of a size: torch's pinned-host cache is emptied before every call."""
 
     params = _params(_ids(paths.HOST_TO_CUDA, cold=True), devices.TRANSFER_SIZES)
+    param_names = _Conversions.param_names
+    timeout = _Conversions.timeout
+    rounds = 1
 
     def setup(self, path, size, dtype, layout):
         if getattr(self, "case", None) != (path, size, dtype, layout):
@@ -69,7 +76,7 @@ class PinMemoryFirst(_Transfers):
             self.case = (path, size, dtype, layout)
         devices.empty_host_cache()
 
-    def time_convert(self, path, size, dtype, layout):
+    def time_first_pin(self, path, size, dtype, layout):
         self.call()
 
 

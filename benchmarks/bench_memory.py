@@ -20,8 +20,8 @@ class PeakMemory:
         # state lazily (~20 MiB here), which is not what the call allocates. No trial call at
         # full size: it would raise the process's peak before the measurement. Every path accepts
         # float32 C-contiguous input, so there is nothing to refuse here.
-        bind_or_skip(path, inputs.Case(8, dtype, layout), trial=False)()
-        self.call = bind_or_skip(path, inputs.Case(size, dtype, layout), trial=False)
+        bind_or_skip(path, inputs.Case(8, dtype, layout))
+        self.call = paths.prepare(path, inputs.Case(size, dtype, layout))
 
     def peakmem_convert(self, path, size, dtype, layout):
         self.call()

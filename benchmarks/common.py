@@ -1,138 +1,207 @@
-"""Shared machinery of the asv suite: one case per benchmark process, prepared without `setup`.
+"""Shared machinery of the asv suite: a benchmark type that times the bound call itself.
 
-Why no `setup` on `time_` benchmarks: asv_runner 0.3 times every call on its own (`number` = 1)
-and re-runs setup between samples whenever a benchmark has any setup hook. For a 0.5 us call such
-as `torch.from_numpy(a)` the clock then measures itself (field notes: ~10 us reported against
-~0.46 us). Instead, `time_convert` prepares its case on its first call and keeps the bound call in
-a module global; every later call runs only that. This is sound because asv runs each parameter
-combination in a process of its own (forked from the forkserver), and because asv's calibration
-loop starts from a single call that it never keeps as a sample. Preparation is cheap anyway:
-sources are views of a buffer reserved when this module is imported, before asv forks (inputs.py).
+Why not asv's own `time_` benchmark: asv_runner calls a parameterised benchmark through a closure,
+`self.func(*param)`, which costs 80-290 ns depending on the CPU; on a 0.5 us `torch.from_numpy`
+that was a 1.2x-1.4x error. And asv_runner 0.3 times every call on its own and re-runs setup
+between samples as soon as a benchmark has a `setup` hook (field notes), so preparation cannot
+live in setup either.
 
-Why a staticmethod and a global rather than `self.call`: asv already wraps a parameterised
-benchmark in a closure; every further layer is ~25 ns on a ~500 ns call. `bridge-bench fidelity`
-checks what is left: asv's figure for a zero-copy path against a tight loop of the same call.
-With BRIDGE_BENCH_REFERENCE_DIR set, the classes gain a `teardown` that runs that tight loop
-(10,000 calls) in the benchmark process itself. asv calls teardown between samples (outside the
-timed region) and once at the end, so reference and asv samples interleave in time: this
-machine's 2x slow spells last seconds, and only an interleaved reference is comparable.
+So `time_convert` here is a *factory*: it prepares the case (binds the catalogue's call to a source
+made by `inputs`, calls it once) and returns the zero-argument call. `_CallTime`, an asv benchmark
+type registered below for methods named `time_convert`, takes one *look* per asv round: in the
+round's fresh benchmark process it randomizes the memory layout, runs the factory and times the
+returned call with `bridge_bench.sampling` (batches of bare calls; the fastest batch of a short
+window). Each look is one asv sample, the batch size is asv's `number`, and the published figure
+is the fastest look (`bridge_bench.estimate`). Preparation never sits in a timed region, and the
+harness costs one `timeit` loop iteration per call, as in a tight loop. `sampling.Looks` spaces a
+case's looks seconds apart and gives slow cases every second round only.
 
-A case this torch or numpy cannot build, or that the path refuses (an exception or a crash on a
-trial call in a forked child), is skipped with the reason printed (`asv run --show-stderr` shows
-it); asv records it as skipped.
-CUDA cases are tried in the benchmark process itself instead (`_try_here`): a CUDA context does not
+Registration: asv_runner keeps its benchmark types in `asv_runner.benchmarks.benchmark_types`
+and takes the first whose `name_regex` matches a method name; the same list is where its plugin
+mechanism (`asv_bench*` distributions) puts external types. Importing this module puts `_CallTime`
+first for `time_convert`, in every environment that runs the suite, with nothing else to install.
+
+A case this torch or numpy cannot build, or that the path refuses (raises, aborts the interpreter,
+hangs), is skipped with the reason printed (`asv run --show-stderr`); asv records it as skipped.
+The first look at a case tries it in a forked child, before this process runs anything (a
+parallel region in a child forked after torch's OpenMP pool started would deadlock). CUDA classes
+(`cuda = True`) measure consecutive windows in one benchmark process: a CUDA context does not
 survive a fork, so a crash there fails the benchmark rather than skipping it.
-`peakmem_` benchmarks time nothing, so they use `setup` normally (bench_memory.py).
-"""
 
+With BRIDGE_BENCH_REFERENCE_DIR set, every look at a call under 5 us is followed by a plain
+`timeit` loop of 10,000 calls of the same bound call, appended to reference.jsonl there:
+`bridge-bench fidelity` reads both figures from the same processes.
+"""
+import hashlib
+import inspect
 import json
 import os
-import signal
+import re
 import sys
 import timeit
 
+from asv_runner.benchmarks import benchmark_types
+from asv_runner.benchmarks._base import _get_first_attr
 from asv_runner.benchmarks.mark import SkipNotImplemented
+from asv_runner.benchmarks.time import TimeBenchmark
 
-from bridge_bench import inputs, paths
+from bridge_bench import inputs, paths, sampling
 
 inputs.reserve_for(max(inputs.SIZES))
 
-_call = None  # the bound call of the one case this process times
 
-
-TRIAL_TIMEOUT_S = 120
-
-
-def _trial(path_id, case):
-    """Prepare and run one case in a forked child: None if it worked, else why not.
-
-    A child, because some cases abort the interpreter (SIGABRT from a C++ exception): asv would
-    record that as a failed benchmark and `asv run` would exit non-zero. The fork happens before
-    this process prepares anything: preparation may start torch's OpenMP pool, and a parallel
-    region in a child forked after that deadlocks. An alarm bounds a child that hangs anyway.
-    """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        signal.alarm(TRIAL_TIMEOUT_S)
-        try:
-            paths.prepare(path_id, case)()
-            message = b""
-        except BaseException as exc:
-            message = _describe(exc).encode()
-        os.write(write_end, message)
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as fh:
-        message = fh.read().decode(errors="replace")
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        sig = signal.Signals(os.WTERMSIG(status))
-        if sig == signal.SIGALRM:
-            return f"hangs (no result after {TRIAL_TIMEOUT_S} s)"
-        return f"crashes the interpreter ({sig.name})"
-    return message or None
-
-
-def _describe(exc):
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
-
-
-def _try_here(path_id, case):
-    """Prepare and call a CUDA case in this process: (call, None), or (None, why not) on an exception."""
-    try:
-        call = paths.prepare(path_id, case)
-        call()
-        return call, None
-    except inputs.Unsupported:
-        raise
-    except Exception as exc:
-        return None, _describe(exc)
-
-
-def bind_or_skip(path_id, case, trial=True):
-    """The bound call for a case, after a trial run; SkipNotImplemented with the reason otherwise."""
+def bind(path_id, case):
+    """The bound call for a case after one call of it; a NotImplementedError saying why not otherwise
+    (`inputs.Unsupported`: the case cannot exist here; `sampling.Refused`: the path refuses it)."""
     path = paths.get(path_id)
+    call = paths.prepare(path_id, case)
     try:
-        path.check_available()
-        inputs.make_source(path.source, case)
-        if path.cuda:  # a CUDA context does not survive a fork: try the case in this process
-            call, problem = _try_here(path_id, case)
-        else:
-            call, problem = None, (_trial(path_id, case) if trial else None)
-        if problem is None:
-            return call or paths.prepare(path_id, case)
-        reason = f"{path.label} refuses it: {problem}"
-    except inputs.Unsupported as exc:
-        reason = str(exc)
+        call()
+    except Exception as exc:
+        raise sampling.Refused(f"{path.label} refuses it: {sampling.describe(exc)}") from None
+    return call
+
+
+def _trial(factory, param):
+    """Prepare and call the case once (the factory does both); nothing to send back."""
+    factory(*param)
+
+
+def _skip(reason):
     print(f"asv: skipped: {reason}", file=sys.stderr)
-    raise SkipNotImplemented(reason)
+    return SkipNotImplemented(str(reason))
 
 
-def _time_convert(path, size, dtype, layout):
-    global _call
+def bind_or_skip(path_id, case):
+    """`bind` in the benchmark process itself (no child), the reason printed and asv told to skip."""
     try:
-        _call()
-    except TypeError:
-        if _call is not None:
-            raise
-        _call = bind_or_skip(path, inputs.Case(size, dtype, layout))
+        return bind(path_id, case)
+    except NotImplementedError as exc:
+        raise _skip(exc) from None
 
 
 REFERENCE_CALLS = 10_000
+#: Reference loops are taken for calls up to this long (10,000 calls in at most 50 ms).
+REFERENCE_MAX_S = 5e-6
 
 
-def _take_reference(path, size, dtype, layout):
-    if _call is None:
-        return
-    per_call = timeit.Timer(_call).timeit(REFERENCE_CALLS) / REFERENCE_CALLS
-    record = {"path": path, "size": size, "dtype": dtype, "layout": layout,
-              "pid": os.getpid(), "calls": REFERENCE_CALLS, "seconds_per_call": per_call}
-    out = os.path.join(os.environ["BRIDGE_BENCH_REFERENCE_DIR"], "reference.jsonl")
-    with open(out, "a") as fh:
+def _reference(call, param):
+    """One 10,000-call tight loop of the bound call, appended to BRIDGE_BENCH_REFERENCE_DIR/reference.jsonl."""
+    per_call = timeit.Timer(call).timeit(REFERENCE_CALLS) / REFERENCE_CALLS
+    path, size, dtype, layout = param
+    record = {"path": path, "size": size, "dtype": dtype, "layout": layout, "pid": os.getpid(),
+              "calls": REFERENCE_CALLS, "seconds_per_call": per_call}
+    with open(os.path.join(os.environ["BRIDGE_BENCH_REFERENCE_DIR"], "reference.jsonl"), "a") as fh:
         fh.write(json.dumps(record) + "\n")
+
+
+class _CallTime(TimeBenchmark):
+    """asv benchmark type of `time_convert`: the method returns the call, this times it (module docstring).
+
+    Returns asv's usual `{"samples", "number"}`: one sample per look (the fastest batch divided by
+    `number`), `number` calls per batch; a round without a look returns no sample, and asv keeps
+    the looks it has. asv passes the first round's `number` to later rounds, so every look at a
+    case times batches of the same size. `--quick` (number = repeat = 1) takes one window of one
+    call: a smoke test, as asv means it.
+    """
+
+    name_regex = re.compile(r"^time_convert$")
+
+    def run(self, *param):
+        if _get_first_attr(self._attr_sources, "cuda", False):
+            return self._run_cuda(param)
+        looks = sampling.Looks(f"{self.name}{param}")
+        if looks.refused:
+            raise _skip(looks.refused)
+        if not looks.due():  # asv appends nothing: this case's looks stay as they are
+            looks.skip()
+            return {"samples": [], "number": self.number}
+        try:
+            if looks.first:  # a case may abort the interpreter, which must not kill the benchmark run
+                sampling.in_child(lambda: _trial(self.func, param))
+            looks.wait()
+            layout = sampling.randomize_layout()  # noqa: F841 - kept alive while looking
+            window = self._window(self.func(*param), self.number, param)
+        except NotImplementedError as exc:
+            looks.refuse(str(exc))
+            raise _skip(exc) from None
+        looks.done(window.seconds)
+        return {"samples": [window.seconds], "number": window.number}
+
+    def _run_cuda(self, param):
+        """CUDA: no fork (a CUDA context does not survive one), so consecutive windows of this process."""
+        try:
+            call = self.func(*param)
+        except NotImplementedError as exc:
+            raise _skip(exc) from None
+        windows = [self._window(call, self.number, param)]
+        more = 0 if self.repeat == 1 else sampling.IN_PROCESS_WINDOWS - 1
+        windows += [self._window(call, windows[0].number, param) for _ in range(more)]
+        return {"samples": [w.seconds for w in windows], "number": windows[0].number}
+
+    def _window(self, call, number, param):
+        if self.repeat == 1:  # --quick
+            return sampling.time_window(call, number or 1, window_s=0, min_batches=1, warmup_batches=0)
+        window = sampling.time_window(call, number)
+        if os.environ.get("BRIDGE_BENCH_REFERENCE_DIR") and window.seconds <= REFERENCE_MAX_S:
+            _reference(call, param)
+        return window
+
+
+if _CallTime not in benchmark_types:
+    benchmark_types.insert(0, _CallTime)
+
+
+def _counted(count):
+    """A `track_` method: `count(call)` of the case's bound call, measured in a forked child."""
+
+    def track(self, path, size, dtype, layout):
+        try:
+            return sampling.in_child(lambda: count(bind(path, inputs.Case(size, dtype, layout))))
+        except NotImplementedError as exc:
+            raise _skip(exc) from None
+
+    track.__name__ = f"track_{count.__name__.removesuffix('_per_call')}"
+    return track
+
+
+def _source(obj):
+    return "\n".join(line.strip() for line in inspect.getsource(obj).splitlines())
+
+
+def _names(code):
+    """Global names a code object and the functions nested in it refer to."""
+    return set(code.co_names).union(*(_names(c) for c in code.co_consts if inspect.iscode(c)))
+
+
+def _helpers(func, module):
+    """`func` and the functions of `module` it names, transitively: what a binding really runs."""
+    seen, todo = [], [func]
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.append(f)
+        todo += [getattr(module, n) for n in sorted(_names(f.__code__))
+                 if inspect.isfunction(getattr(module, n, None)) and getattr(module, n).__module__ == module.__name__]
+    return seen
+
+
+def version(path_ids, *timing):
+    """asv's `version` of a benchmark: a hash of what it actually times, not of its method's text.
+
+    The method only asks the catalogue for a call, so asv's default (a hash of the method's source)
+    would join measurements of an edited binding into the old series. This hashes each path's record
+    and the source of its binding and of the `paths` helpers it calls, the source factories
+    (`inputs`), and the timing code (`timing`: the sampling module, the method). Editing any of them
+    starts a new series, as asv does for an edited benchmark.
+    """
+    parts = [_source(inputs.make_array), _source(inputs.make_tensor)] + [_source(t) for t in timing]
+    for pid in path_ids:
+        record = paths.get(pid)
+        parts.append(f"{record.id}|{record.direction}|{record.label}|{record.source}")
+        parts += [_source(f) for f in _helpers(record.bind, paths)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 class _Conversions:
@@ -140,25 +209,37 @@ class _Conversions:
 
     param_names = ["path", "size", "dtype", "layout"]
     timeout = 300
-    # asv interleaves rounds across the whole suite, minutes apart. This machine has slow spells
-    # (2x, ~1 s): with asv's default 2 rounds one bad round holds half the samples and drags the
-    # median halfway; with 3 it holds a third and the median stays with the other two.
-    rounds = 3
-    time_convert = staticmethod(_time_convert)
+    #: One look per round, and asv runs round 1 of every case before round 2: the looks at a case
+    #: are spread over the whole run, so no slow spell covers them all (bridge_bench.sampling).
+    rounds = sampling.LOOKS
 
-    if os.environ.get("BRIDGE_BENCH_REFERENCE_DIR"):
-        teardown = staticmethod(_take_reference)
+    def time_convert(self, path, size, dtype, layout):
+        return bind(path, inputs.Case(size, dtype, layout))
 
 
-def direction_classes(module, sizes, dtypes=("float32",), layouts=("C",)):
+#: The code every timing class runs besides the catalogue's bindings: part of each one's `version`.
+TIMING = (sampling, _CallTime, _counted, bind, _Conversions.time_convert)
+
+
+def direction_classes(module, sizes, dtypes=("float32",), layouts=("C",), counts=False):
     """The sweep's timing classes, one per host direction, named for it and placed in `module`.
 
     One class per direction, so asv reports progress per direction and the dashboard draws one
     graph per direction; every class has the same four params, fixed lists on every machine.
+    Each class times every case (`time_convert`); with `counts`, it also counts, in one child
+    process each, the minor page faults and the heap bytes each call keeps (`track_faults`,
+    `track_held_bytes`).
     """
+    methods = {}
+    if counts:
+        methods = {"track_faults": _counted(sampling.faults_per_call),
+                   "track_held_bytes": _counted(sampling.held_bytes_per_call)}
+        methods["track_faults"].unit, methods["track_held_bytes"].unit = "faults/call", "bytes/call"
     classes = []
     for name, direction in (("NumpyToTorch", paths.NUMPY_TO_TORCH), ("TorchToNumpy", paths.TORCH_TO_NUMPY),
                             ("Reference", paths.REFERENCE)):
-        params = [paths.ids(direction, cuda=False), list(sizes), list(dtypes), list(layouts)]
-        classes.append(type(name, (_Conversions,), {"params": params, "__module__": module}))
+        ids = paths.ids(direction, cuda=False)
+        params = [ids, list(sizes), list(dtypes), list(layouts)]
+        classes.append(type(name, (_Conversions,), {
+            "params": params, "__module__": module, "version": version(ids, *TIMING), **methods}))
     return classes

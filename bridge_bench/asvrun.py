@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bridge_bench import estimate
+
 
 class AsvError(RuntimeError):
     """asv or git failed; the message says what to do next."""
@@ -71,16 +73,29 @@ def run_asv(args: list[str], env: dict[str, str] | None = None, cwd: Path | None
         raise AsvError(f"asv {args[0]} exited with {proc.returncode}: " + (tail[-1] if tail else "no output"))
 
 
+def results_dir(config: Path) -> Path:
+    """Where the configuration puts asv's results (relative paths are relative to the configuration)."""
+    return config.resolve().parent / load_config(config).get("results_dir", "results")
+
+
 def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, str] | None = None,
-                 extra: list[str] = ()) -> str:
-    """`asv run -E existing` on the checkout's HEAD; returns the commit hash the results carry."""
+                 extra: list[str] = (), python: str | None = None) -> str:
+    """`asv run -E existing --record-samples` on the checkout's HEAD, its timed results finalized
+    (bridge_bench.estimate); returns the commit hash the results carry.
+
+    Samples are always recorded: they are the looks the published figure and compare's test use.
+    `python` runs the benchmarks in another interpreter that has this project installed
+    (`-E existing:PYTHON`); by default the one running this.
+    """
     repo = config.resolve().parent / load_config(config).get("repo", ".")
     commit = head_commit(repo)
-    args = ["run", "-E", "existing", "--config", str(config), "--machine", machine,
-            "--set-commit-hash", commit, *extra]
+    existing = f"existing:{python}" if python else "existing"
+    args = ["run", "-E", existing, "--config", str(config), "--machine", machine,
+            "--set-commit-hash", commit, "--record-samples", *extra]
     for regex in bench:
         args += ["--bench", regex]
     run_asv(args, env=env, cwd=repo)
+    estimate.finalize(results_dir(config))
     return commit
 
 
@@ -89,16 +104,17 @@ def bench_regex(benchmark: str, params: tuple) -> str:
     return re.escape(f"{benchmark}({', '.join(repr(p) for p in params)})") + "$"
 
 
-def private_env(home: Path, machine: str, **extra: str) -> dict[str, str]:
+def private_env(home: Path, machine: str, python: str | None = None, **extra: str) -> dict[str, str]:
     """Environment for an asv run with a private HOME holding this machine's entry.
 
-    The entry is written by `bridge-bench machine` in a child under that environment: `extra` may
-    change the context itself (OMP_NUM_THREADS, THP_MEM_ALLOC_ENABLE), which this process, its torch
+    The entry is written by `bridge-bench machine` in a child under that environment and with the
+    interpreter that will run the benchmarks (`python`, by default this one): `extra` may change
+    the context itself (OMP_NUM_THREADS, THP_MEM_ALLOC_ENABLE), which this process, its torch
     already started, cannot see.
     """
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HOME": str(home), **extra}
-    proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "machine", "--machine", machine,
+    proc = subprocess.run([python or sys.executable, "-m", "bridge_bench.cli", "machine", "--machine", machine,
                            "--file", str(home / ".asv-machine.json")], env=env, capture_output=True, text=True)
     if proc.returncode:
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
@@ -109,3 +125,28 @@ def private_env(home: Path, machine: str, **extra: str) -> dict[str, str]:
 def result_files(results_dir: Path, machine: str) -> list[Path]:
     folder = results_dir / machine
     return sorted(p for p in folder.glob("*.json") if p.name != "machine.json")
+
+
+def run_paired(config: Path, sides: dict[str, tuple[str | None, dict[str, str]]], bench: list[str], out: Path,
+               rounds: int, machine: str = "bridge-bench-paired") -> dict[str, Path]:
+    """Run two environments of one machine in alternation, one round at a time, ABBA, so that a
+    slow stretch of the machine lands on both sides instead of on one.
+
+    `sides` maps a name ("baseline", "candidate") to (python, extra environment variables); each
+    side gets a private configuration and results folder under `out`, its rounds appended to one
+    result file (`--append-samples`). asv's own `--interleave-rounds` does this for managed
+    environments only, and cannot give two sides different environment variables.
+    Returns each side's results folder, finalized.
+    """
+    names = list(sides)
+    prepared = {}
+    for name, (python, extra) in sides.items():
+        conf = private_config(config, out / name)
+        prepared[name] = (conf, private_env(out / name / "home", machine, python, **extra), python)
+    for r in range(rounds):
+        for name in (names if r % 4 in (0, 3) else names[::-1]):
+            conf, env, python = prepared[name]
+            print(f"paired: round {r + 1} of {rounds}: {name}", file=sys.stderr, flush=True)
+            run_existing(conf, machine, bench, env=env, python=python,
+                         extra=["-a", "rounds=1"] + ["--append-samples"] * (r > 0))
+    return {name: results_dir(prepared[name][0]) for name in names}

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bridge_bench import asvrun, context, fidelity, inputs, paths
+from bridge_bench import asvrun, context, estimate, fidelity, inputs, paths
 
 EXIT_BAD_INPUT = 2
 
@@ -65,14 +65,27 @@ def cmd_run(args) -> int:
     print("context: " + ", ".join(f"{k}={entry[k]}" for k in
                                   ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu")),
           file=sys.stderr)
-    # Samples let `bridge-bench compare` use a rank test instead of confidence intervals alone.
-    extra = ["--quick"] if args.quick else ["--record-samples"]
-    asvrun.run_existing(args.config, machine, args.bench, extra=extra + ["--show-stderr"] * args.show_stderr)
+    extra = ["--quick"] * args.quick + ["--show-stderr"] * args.show_stderr
+    asvrun.run_existing(args.config, machine, args.bench, extra=extra)
     if not args.no_publish:
         asvrun.run_asv(["publish", "--config", str(args.config)], cwd=args.config.resolve().parent)
         conf = asvrun.load_config(args.config)
         print(f"dashboard: {(args.config.resolve().parent / conf.get('html_dir', 'html') / 'index.html')}"
               f"  (serve it: asv preview --config {args.config})", file=sys.stderr)
+    return 0
+
+
+def cmd_finalize(args) -> int:
+    from asv.util import UserError
+
+    for folder in args.results_dir:
+        if not folder.is_dir():
+            raise BadInput(f"{folder}: no such results directory")
+        try:
+            changed = estimate.finalize(folder)
+        except (UserError, ValueError, KeyError, IndexError) as exc:
+            raise BadInput(f"{folder}: a result file is not asv's ({str(exc).splitlines()[0]}); nothing after it was changed")
+        print(f"{folder}: {changed} timed results now carry the fastest look", file=sys.stderr)
     return 0
 
 
@@ -84,6 +97,29 @@ def cmd_fidelity(args) -> int:
     rows = fidelity.run(args.config, args.path, args.size)
     print(fidelity.render(rows, args.threshold))
     return 0 if fidelity.passed(rows, args.threshold) else 1
+
+
+def cmd_noise(args) -> int:
+    from bridge_bench import noise
+
+    if len(args.runs) < 2:
+        raise BadInput("give two or more runs: the noise is what they disagree on")
+    try:
+        runs = [noise.load_run(source) for source in args.runs]
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    tight = None
+    if args.tight_loop:
+        ids = [p.id for p in paths.CATALOGUE if p.shares and not p.cuda]
+        print(f"tight loops of {len(ids)} zero-copy paths, 100 x 10,000 calls each", file=sys.stderr)
+        tight = {}
+        for pid in ids:
+            try:
+                tight[paths.get(pid).label] = fidelity.tight_loop(pid)
+            except NotImplementedError:
+                continue
+    print(noise.render(args.runs, runs, tight))
+    return 0
 
 
 def cmd_semantics(args) -> int:
@@ -111,9 +147,15 @@ def cmd_compare(args) -> int:
     try:
         base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)})
         cand = compare.Side(args.candidate, {**compare.parse_filters(args.both), **compare.parse_filters(args.cand_filters)})
-        result = compare.compare(base, cand, args.factor or compare.DEFAULT_FACTOR)
+        result = compare.compare(base, cand, compare.factors_for(args.factor, args.memory_factor))
     except (compare.CompareError, ValueError) as exc:
         raise BadInput(str(exc)) from None
+    return _print_comparison(result, args)
+
+
+def _print_comparison(result, args) -> int:
+    from bridge_bench import compare
+
     for warning in result.warnings:
         print(f"bridge-bench: warning: {warning}", file=sys.stderr)
     if args.json:
@@ -124,6 +166,32 @@ def cmd_compare(args) -> int:
     else:
         print(compare.render_text(result, args.all))
     return 1 if len(result.regressions) else 0
+
+
+def _assignments(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadInput(f"invalid {flag} {item!r}: use NAME=VALUE, e.g. OMP_NUM_THREADS=1")
+        out[key] = value
+    return out
+
+
+def cmd_paired(args) -> int:
+    from bridge_bench import compare
+
+    if args.out.exists() and any(args.out.iterdir()):
+        raise BadInput(f"--out {args.out}: not empty; give a new folder (paired runs never overwrite results)")
+    for flag, python in (("--baseline-python", args.baseline_python), ("--candidate-python", args.candidate_python)):
+        if python and not Path(python).is_file():
+            raise BadInput(f"{flag} {python}: no such interpreter")
+    factors = compare.factors_for(args.factor, args.memory_factor)
+    sides = {"baseline": (args.baseline_python, _assignments(args.baseline_env, "--baseline-env")),
+             "candidate": (args.candidate_python, _assignments(args.candidate_env, "--candidate-env"))}
+    dirs = asvrun.run_paired(args.config, sides, args.bench, args.out, args.rounds)
+    result = compare.compare(compare.Side(dirs["baseline"]), compare.Side(dirs["candidate"]), factors)
+    return _print_comparison(result, args)
 
 
 def cmd_report(args) -> int:
@@ -138,6 +206,17 @@ def cmd_report(args) -> int:
         print(f"bridge-bench: warning: {warning}", file=sys.stderr)
     print(args.out / "index.html")
     return 0
+
+
+def _compare_options(p) -> None:
+    p.add_argument("--factor", type=float, default=None,
+                   help="smallest ratio that counts for call-bound timed cases (default: README, 'Comparing runs')")
+    p.add_argument("--memory-factor", type=float, default=None,
+                   help="the same for memory-bound timed cases")
+    p.add_argument("--all", action="store_true", help="list unchanged cases too")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--markdown", action="store_true", help="markdown for a pull request or CI job summary")
+    out.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,11 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-publish", action="store_true", help="skip asv publish")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("fidelity", help="asv's figure for zero-copy paths against a tight loop; exit 1 above the limit")
+    p = sub.add_parser("finalize", help="after a plain `asv run`: publish the fastest look of each timed case")
+    p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
+                   help="asv results directories (default: .asv/results)")
+    p.set_defaults(func=cmd_finalize)
+
+    p = sub.add_parser("fidelity", help="asv's figure for zero-copy paths against a tight loop; exit 1 beyond the limit")
     p.add_argument("--config", **config)
     p.add_argument("--path", nargs="+", default=list(fidelity.DEFAULT_PATHS), help="zero-copy path ids")
     p.add_argument("--size", nargs="+", type=_size, default=list(fidelity.DEFAULT_SIZES), help="sizes, e.g. 8 256MiB")
-    p.add_argument("--threshold", type=float, default=fidelity.THRESHOLD, help="largest accepted asv/reference ratio")
+    p.add_argument("--threshold", type=float, default=fidelity.THRESHOLD, help="largest accepted asv/reference ratio, either way")
     p.set_defaults(func=cmd_fidelity)
 
     p = sub.add_parser("compare", help="candidate vs baseline, direction-aware; exit 1 on regressions")
@@ -178,12 +262,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="narrow the baseline only, e.g. torch=2.13.0")
     p.add_argument("--candidate-filter", dest="cand_filters", nargs="+", default=[], metavar="KEY=VALUE",
                    help="narrow the candidate only, e.g. torch=2.14.1")
-    p.add_argument("--factor", type=float, default=None, help="smallest ratio that counts (default: see README)")
-    p.add_argument("--all", action="store_true", help="list unchanged cases too")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--markdown", action="store_true", help="markdown for a pull request or CI job summary")
-    out.add_argument("--json", action="store_true", help="machine-readable output")
+    _compare_options(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("noise", help="identical runs: stability of the published figures, what the gate flags")
+    p.add_argument("runs", nargs="+", type=Path, help="results folders (or result files) of identical runs, two or more")
+    p.add_argument("--tight-loop", action="store_true", help="also hold each zero-copy path against a tight timeit loop")
+    p.set_defaults(func=cmd_noise)
+
+    p = sub.add_parser("paired", help="two environments of this machine in alternation, then compared")
+    p.add_argument("--config", **config)
+    p.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeatable; default: everything)")
+    p.add_argument("--baseline-python", help="interpreter of the baseline (default: this one)")
+    p.add_argument("--candidate-python", help="interpreter of the candidate (default: this one)")
+    p.add_argument("--baseline-env", nargs="+", default=[], metavar="NAME=VALUE", help="environment of the baseline")
+    p.add_argument("--candidate-env", nargs="+", default=[], metavar="NAME=VALUE", help="environment of the candidate")
+    p.add_argument("--rounds", type=int, default=8, help="alternations, ABBA (default 8): the looks per side")
+    p.add_argument("--out", type=Path, required=True, help="new folder for both sides' results")
+    _compare_options(p)
+    p.set_defaults(func=cmd_paired)
 
     p = sub.add_parser("semantics", help="share, copy, raise or crash: every path x dtype x layout")
     p.add_argument("--path", nargs="+", help="path ids (default: all)")

@@ -6,16 +6,22 @@ file or a results folder narrowed by machine, environment, torch, numpy or commi
 benchmark and parameters; ratios are candidate / baseline, read in the direction of the unit
 (time and memory: lower is better; anything per second: higher is better).
 
-The ratio compares the fastest sample of each side when both recorded samples, asv's median
-otherwise. On a shared machine noise only ever adds time, and here it adds it in spells that can
-cover every sample of one round: between two back-to-back real runs of the suite the medians of
-single cases moved by up to 2.04x, the fastest samples by up to 1.88x (README, Figures).
+Three kinds of case, three rules, each about the figure that is published:
 
-A case changes only when both hold:
-- the ratio passes the factor (default `DEFAULT_FACTOR`, chosen from that measured noise), and
-- the difference is statistically significant: with samples on both sides, asv's own test
-  (Mann-Whitney U, p < 0.002, `asv._stats.is_different`); without, 99% confidence intervals
-  that do not overlap.
+- **Timed cases** (`time_convert`: looks, bridge_bench.estimate). The published figure is the
+  fastest look, so the ratio is fastest against fastest. On the shared machines this suite runs
+  on, the fastest look of a case moves between identical runs by a few percent when the call is
+  bound by its own overhead and by more when it streams memory (README, "Figures"), so a case
+  counts as changed when the ratio passes its class's factor (`FACTORS`, by the baseline's time:
+  `MEMORY_BOUND_S`) *and* when the looks agree: the candidate's second-fastest look is also past
+  the factor against the baseline's second-fastest (`estimate.interval`), so that one lucky or
+  unlucky look cannot decide a case.
+- **Counts** (page faults and heap bytes per call, `track_faults`, `track_held_bytes`). They do
+  not drift with the machine's speed, so the factor is tight (`COUNT_FACTOR`), with an absolute
+  floor so that 0.1 against 0 faults is not a change.
+- **Anything else** (peak memory, GB/s ceilings, asv's own time benchmarks): the factor
+  `OTHER_FACTOR` and asv's significance test (Mann-Whitney U on samples, p < 0.002, else 99 %
+  intervals that do not overlap).
 """
 
 from __future__ import annotations
@@ -26,14 +32,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import inputs, results
+from bridge_bench import estimate, inputs, results
 
-#: Calibrated on this shared 2-core machine (README, Figures): between two back-to-back real runs
-#: of the whole CPU suite the fastest samples of single cases moved by up to 1.88x, so 2.0 flags
-#: none of 1052; THP_MEM_ALLOC_ENABLE unset against 1 (2.1-2.9x on torch's fresh-allocation copies
-#: at 32-256 MiB) is still flagged, and no zero-copy path is. A quieter machine can pass --factor.
-DEFAULT_FACTOR = 2.0
-MIN_FACTOR = 1.1
+#: A timed case whose baseline takes at least this long per call streams memory (a copy of
+#: 1 MiB and more): its fastest look varies more between runs than a call-bound case's.
+MEMORY_BOUND_S = 10e-6
+#: Factors of the timed classes, from repeated identical runs on the development machine
+#: (README, "Figures": the largest move of a fastest look between identical runs, with room).
+FACTORS = {"call-bound": 1.08, "memory-bound": 1.30}
+#: Counts per call: changes beyond this factor and beyond the unit's floor are real.
+COUNT_FACTOR = 1.10
+COUNT_FLOORS = {"faults/call": 8.0, "bytes/call": 4096.0}
+#: Everything else: peak memory, the CUDA ceilings' GB/s, asv-timed benchmarks.
+OTHER_FACTOR = 1.5
+MIN_FACTOR = 1.02
 FILTER_KEYS = ("machine", "env", "torch", "numpy", "commit")
 CASE = ["benchmark", "path", "size", "dtype", "layout"]
 SIDE_COLUMNS = ["value", "unit", "ci_low", "ci_high", "samples", "kind", "label", "direction", "sweep"]
@@ -95,24 +107,17 @@ class Side:
         return frame, loaded.warnings
 
 
-def _best(frame: pd.DataFrame, side: str) -> pd.Series:
-    """Per case, the best sample (fastest; highest for a rate) when both sides recorded samples,
-    else asv's value (the median), so that both sides of a case are read the same way."""
-    def best(samples, unit):
-        if not isinstance(samples, list) or not samples:
-            return math.nan
-        return min(samples) if lower_is_better(unit) else max(samples)
-
-    def column(name):
-        return pd.Series([best(s, u) for s, u in zip(frame[f"samples_{name}"], frame[f"unit_{name}"])],
-                         index=frame.index, dtype=float)
-
-    ours, theirs = column(side), column("cand" if side == "base" else "base")
-    return ours.where(ours.notna() & theirs.notna(), frame[f"value_{side}"])
-
-
 def lower_is_better(unit: str | None) -> bool:
     return not (unit and "/s" in unit)
+
+
+def kind_of(benchmark: str, unit: str | None, looks: bool) -> str:
+    """Which rule judges a case: 'call-bound' or 'memory-bound' (timed, by time), 'count' or 'other'."""
+    if estimate.is_timed(benchmark) and looks:
+        return "timed"
+    if unit in COUNT_FLOORS:
+        return "count"
+    return "other"
 
 
 def _stats(row, side: str):
@@ -137,9 +142,53 @@ def significant(row) -> bool | None:
     return bool(is_different(samples_a, samples_b, stats_a, stats_b))
 
 
+def _judge(row, factors: dict[str, float]) -> pd.Series:
+    """One paired case: its class, the figures compared, ratio, factor, evidence and status."""
+    lower = lower_is_better(row["unit_base"])
+    looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)
+    kind = kind_of(row["benchmark"], row["unit_base"], looks)
+    base, cand = row["value_base"], row["value_cand"]
+    if kind == "timed":
+        (base, base_2nd), (cand, cand_2nd) = (estimate.interval(row["samples_base"]),
+                                              estimate.interval(row["samples_cand"]))
+        kind = "memory-bound" if base >= MEMORY_BOUND_S else "call-bound"
+        factor = factors[kind]
+        worse_2nd = cand_2nd / base_2nd
+        # The second-fastest looks must point the same way past the factor: evidence, not one look.
+        agree = {1: worse_2nd > factor, -1: worse_2nd < 1 / factor}
+    elif kind == "count":
+        factor = COUNT_FACTOR
+        floor = COUNT_FLOORS[row["unit_base"]]
+        agree = {1: cand - base > floor, -1: base - cand > floor}
+    else:
+        factor = factors["other"]
+        sig = significant(row)
+        agree = {1: sig is not False, -1: sig is not False}
+    ratio = cand / base if base else math.inf if cand else 1.0
+    worse_by = ratio if lower else 1 / ratio
+    status = "same"
+    if worse_by > factor and agree[1 if lower else -1]:
+        status = "regression"
+    elif worse_by < 1 / factor and agree[-1 if lower else 1]:
+        status = "improvement"
+    return pd.Series({"kind": kind, "best_base": base, "best_cand": cand, "ratio": ratio, "worse_by": worse_by,
+                      "factor": factor, "status": status})
+
+
+def factors_for(call: float | None = None, memory: float | None = None) -> dict[str, float]:
+    """The gate's factors, defaults unless given; CompareError below `MIN_FACTOR`."""
+    out = {**FACTORS, "other": OTHER_FACTOR}
+    for key, value in (("call-bound", call), ("memory-bound", memory)):
+        if value is not None:
+            if not value >= MIN_FACTOR:
+                raise CompareError(f"factor {value} is below {MIN_FACTOR}: no measurement here is that exact")
+            out[key] = value
+    return out
+
+
 @dataclass
 class Comparison:
-    factor: float
+    factors: dict[str, float]
     baseline: Side
     candidate: Side
     cases: pd.DataFrame  # one row per paired case, sorted worst first
@@ -158,29 +207,26 @@ class Comparison:
         return out
 
 
-def compare(baseline: Side, candidate: Side, factor: float = DEFAULT_FACTOR) -> Comparison:
-    if not factor >= MIN_FACTOR:
-        raise CompareError(f"factor {factor} is below {MIN_FACTOR}: this machine's noise alone passes it")
-    base, warn_a = baseline.load()
-    cand, warn_b = candidate.load()
+def compare_frames(base: pd.DataFrame, cand: pd.DataFrame, factors: dict[str, float] | None = None) -> pd.DataFrame:
+    """Pair two sides' measured rows by case and judge each pair; an outer merge with `_merge`."""
+    factors = factors or factors_for()
     merged = base[CASE + SIDE_COLUMNS].merge(cand[CASE + SIDE_COLUMNS], on=CASE, how="outer",
                                              suffixes=("_base", "_cand"), indicator=True)
-    only_base = merged[merged["_merge"] == "left_only"][CASE]
-    only_cand = merged[merged["_merge"] == "right_only"][CASE]
-    both = merged[merged["_merge"] == "both"].copy()
-    both = both[both["sweep_base"] != "context"]  # thread counts and THP flags are context, not speed
-    both["best_base"], both["best_cand"] = _best(both, "base"), _best(both, "cand")
-    both["ratio"] = both["best_cand"] / both["best_base"]
-    lower = both["unit_base"].map(lower_is_better)
-    both["worse_by"] = both["ratio"].where(lower, 1 / both["ratio"])
-    both["significant"] = [significant(row) for _, row in both.iterrows()]
-    passed = both["significant"].map(lambda s: s is None or s)
-    both["status"] = "same"
-    both.loc[(both["worse_by"] > factor) & passed, "status"] = "regression"
-    both.loc[(both["worse_by"] < 1 / factor) & passed, "status"] = "improvement"
-    both = both.sort_values("worse_by", ascending=False, kind="stable").reset_index(drop=True)
-    return Comparison(factor, baseline, candidate, both, only_base.reset_index(drop=True),
-                      only_cand.reset_index(drop=True), warn_a + warn_b)
+    both = merged[(merged["_merge"] == "both") & (merged["sweep_base"] != "context")].copy()
+    verdicts = pd.DataFrame([_judge(row, factors) for _, row in both.iterrows()], index=both.index,
+                            columns=["kind", "best_base", "best_cand", "ratio", "worse_by", "factor", "status"])
+    both = pd.concat([both, verdicts], axis=1).sort_values("worse_by", ascending=False, kind="stable")
+    return pd.concat([both, merged[merged["_merge"] != "both"]])
+
+
+def compare(baseline: Side, candidate: Side, factors: dict[str, float] | None = None) -> Comparison:
+    base, warn_a = baseline.load()
+    cand, warn_b = candidate.load()
+    merged = compare_frames(base, cand, factors)
+    both = merged[merged["_merge"] == "both"].reset_index(drop=True)
+    only = {side: merged[merged["_merge"] == side][CASE].reset_index(drop=True) for side in ("left_only", "right_only")}
+    return Comparison(factors or factors_for(), baseline, candidate, both, only["left_only"], only["right_only"],
+                      warn_a + warn_b)
 
 
 def _format(value, unit) -> str:
@@ -209,14 +255,16 @@ def table(comparison: Comparison, everything: bool = False) -> pd.DataFrame:
         "layout": cases["layout"].fillna("-"),
         "baseline": [_format(v, u) for v, u in zip(cases["best_base"], cases["unit_base"])],
         "candidate": [_format(v, u) for v, u in zip(cases["best_cand"], cases["unit_cand"])],
-        "significant": cases["significant"].map({True: "yes", False: "no", None: "n/a"}),
+        "class": cases["kind"],
     })
 
 
 def headline(comparison: Comparison) -> str:
     s = comparison.summary()
+    f = comparison.factors
     return (f"{s['regression']} regressions, {s['improvement']} improvements, {s['same']} unchanged "
-            f"(factor {comparison.factor:g} on the fastest samples, significance as asv) "
+            f"(factors: call-bound {f['call-bound']:g}, memory-bound {f['memory-bound']:g} on the fastest looks; "
+            f"counts {COUNT_FACTOR:g}; other {f['other']:g} with asv's test) "
             f"of {len(comparison.cases)} paired cases; "
             f"{s['only_baseline']} only in the baseline, {s['only_candidate']} only in the candidate")
 
@@ -251,7 +299,7 @@ def render_markdown(comparison: Comparison, everything: bool = False) -> str:
 def to_json(comparison: Comparison) -> dict:
     cases = comparison.cases.drop(columns=["samples_base", "samples_cand", "_merge"])
     return {
-        "factor": comparison.factor,
+        "factors": comparison.factors,
         "baseline": comparison.baseline.describe(),
         "candidate": comparison.candidate.describe(),
         "summary": comparison.summary(),

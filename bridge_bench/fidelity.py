@@ -1,18 +1,22 @@
-"""Is asv timing the call, or itself? asv's figure for zero-copy paths against a tight loop.
+"""Is asv timing the call, or itself? The figure asv stores for zero-copy paths against a tight loop.
 
-A zero-copy conversion costs about half a microsecond, so anything asv adds per call (a setup hook
-that forces `number` = 1, a wrapper layer) shows up directly. The check runs a real
-`asv run -E existing` on the chosen cases with BRIDGE_BENCH_REFERENCE_DIR set: each benchmark
-process then also times the same bound call in a tight loop of 10,000 calls between asv's samples
-(benchmarks/common.py), so both figures come from the same process at the same time. asv reports
-the median of its samples; the reference is the median of its loops.
+A zero-copy conversion costs about half a microsecond, so anything the harness adds per call (a
+setup hook that forces `number` = 1, asv_runner's closure around a parameterised benchmark) shows
+up directly, and differently on every CPU. The check runs a real `asv run -E existing` on the
+chosen cases with BRIDGE_BENCH_REFERENCE_DIR set: every look of a case (a measuring process,
+benchmarks/common.py) then also times the same bound call in a plain `timeit` loop of 10,000
+calls, so both figures come from the same processes at the same moments.
+
+Both sides use the same estimator, the fastest: asv's stored (finalized) figure is the fastest look
+(bridge_bench.estimate), the reference the fastest of its 10,000-call loops (timeit's advice for a
+noisy machine). The ratio must lie within the limit both ways: a harness that adds time reads
+high, an estimator that undercuts the call's cost reads low.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import statistics
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +27,7 @@ BENCHMARKS = {paths.NUMPY_TO_TORCH: "bench_sizes.NumpyToTorch.time_convert",
               paths.TORCH_TO_NUMPY: "bench_sizes.TorchToNumpy.time_convert"}
 DEFAULT_PATHS = ("from_numpy", "numpy")
 DEFAULT_SIZES = (8, 256 * inputs.MiB)
-THRESHOLD = 1.25
+THRESHOLD = 1.10
 MACHINE = "bridge-bench-fidelity"
 
 
@@ -42,7 +46,7 @@ class Row:
         return self.asv_s / self.reference_s
 
     def ok(self, threshold: float = THRESHOLD) -> bool:
-        return self.ratio is not None and self.ratio <= threshold
+        return self.ratio is not None and 1 / threshold <= self.ratio <= threshold
 
 
 def validate(path_ids, sizes) -> None:
@@ -57,7 +61,7 @@ def validate(path_ids, sizes) -> None:
                              f"{', '.join(inputs.format_size(s).replace(' ', '') for s in inputs.SIZES)}")
 
 
-def _asv_medians(results_dir: Path, cases) -> dict:
+def _asv_figures(results_dir: Path, cases) -> dict:
     frame = results.load([results_dir]).frame
     out = {}
     for pid, size in cases:
@@ -68,7 +72,7 @@ def _asv_medians(results_dir: Path, cases) -> dict:
     return out
 
 
-def _reference_medians(folder: Path) -> dict:
+def _reference_loops(folder: Path) -> dict:
     samples: dict = {}
     file = folder / "reference.jsonl"
     if file.exists():
@@ -88,10 +92,10 @@ def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES) -> list[Row]:
         regexes = [asvrun.bench_regex(BENCHMARKS[paths.get(pid).direction], (pid, size, "float32", "C"))
                    for pid, size in cases]
         asvrun.run_existing(conf, MACHINE, regexes, env=env)
-        measured = _asv_medians(work / "results", cases)
-        reference = _reference_medians(work)
+        measured = _asv_figures(work / "results", cases)
+        reference = _reference_loops(work)
     return [Row(pid, size, measured.get((pid, size)),
-                statistics.median(reference[pid, size]) if reference.get((pid, size)) else None,
+                min(reference[pid, size]) if reference.get((pid, size)) else None,
                 len(reference.get((pid, size), [])))
             for pid, size in cases]
 
@@ -107,10 +111,19 @@ def render(rows: list[Row], threshold: float = THRESHOLD) -> str:
         verdict = "ok" if r.ok(threshold) else "FAIL"
         lines.append(f"{paths.get(r.path).label:<22} {inputs.format_size(r.size):>9} {ns(r.asv_s):>10} "
                      f"{ns(r.reference_s):>10} {ratio:>6}  {verdict}")
-    lines.append("reference: median of 10,000-call tight loops of the same bound call, interleaved with asv's "
-                 f"samples in the benchmark process; asv: median of its samples; limit {threshold:.2f}x")
+    lines.append("asv: the figure asv stores, the fastest look; reference: the fastest 10,000-call timeit loop of "
+                 f"the same bound call in the same processes; limit {threshold:.2f}x either way")
     return "\n".join(lines)
 
 
 def passed(rows: list[Row], threshold: float = THRESHOLD) -> bool:
     return all(r.ok(threshold) for r in rows)
+
+
+def tight_loop(path_id: str, size: int = 8, loops: int = 100, calls: int = 10_000) -> float:
+    """Seconds per call of a path's bound call: the fastest of `loops` plain `timeit` loops, here and now."""
+    import timeit
+
+    call = paths.prepare(path_id, inputs.Case(size))
+    call()
+    return min(timeit.Timer(call).repeat(loops, calls)) / calls

@@ -13,6 +13,9 @@ from bridge_bench import asvrun, fidelity, inputs, results
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "bridge-bench-test"
+#: Four looks per case instead of sampling.LOOKS: these tests check what is recorded, not how
+#: stable it is (README, "Figures" for that), and every look is paced seconds apart.
+ROUNDS = 4
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +26,14 @@ def asv_run(tmp_path_factory):
     benches = [
         asvrun.bench_regex("bench_sizes.NumpyToTorch.time_convert", ("from_numpy", 8, "float32", "C")),
         asvrun.bench_regex("bench_sizes.NumpyToTorch.time_convert", ("tensor", 65536, "float32", "C")),
+        r"bench_sizes\.NumpyToTorch\.track_(faults|held_bytes)\('(from_numpy|tensor)', 65536, 'float32', 'C'\)$",
         asvrun.bench_regex("bench_layouts.NumpyToTorch.time_convert", ("from_numpy", 32768, "float32", "negative")),
         asvrun.bench_regex("bench_layouts.NumpyToTorch.time_convert", ("dlpack_to_torch", 32768, "float32", "negative")),
         asvrun.bench_regex("bench_layouts.Reference.time_convert", ("clone", 32768, "float32", "readonly")),
         r"bench_memory\.PeakMemory\.peakmem_(convert|prepared)\('(from_numpy|tensor)'",
         r"bench_context\.",
     ]
-    commit = asvrun.run_existing(conf, MACHINE, benches, env=env)
+    commit = asvrun.run_existing(conf, MACHINE, benches, env=env, extra=["-a", f"rounds={ROUNDS}"])
     (result_file,) = asvrun.result_files(work / "results", MACHINE)
     return results.load([work / "results"], drop_unusable=False).frame, commit, result_file
 
@@ -59,8 +63,11 @@ def test_result_file_has_timings_skips_and_context(asv_run):
     assert from_numpy.status == tensor.status == "ok" and from_numpy.unit == "seconds"
     assert 0 < from_numpy.value < 1e-4, "a zero-copy conversion takes about a microsecond, not more"
     assert tensor.value > from_numpy.value, "copying 64 KiB costs more than sharing"
-    assert from_numpy.number > 100, "asv batched the calls: no setup hook forced number = 1"
-    assert from_numpy.ci_low <= from_numpy.value <= from_numpy.ci_high
+    assert from_numpy.number > 100, "bare calls are batched: asv records the batch size"
+    for row in (from_numpy, tensor):
+        assert len(row.samples) == ROUNDS, "one look per round"
+        assert row.value == min(row.samples), "the published figure is the fastest look"
+        assert (row.ci_low, row.ci_high) == tuple(sorted(row.samples)[:2])
     not_run = _one(frame, sizes, "as_tensor", 8)
     assert not_run.status == "skipped"
 
@@ -72,6 +79,19 @@ def test_result_file_has_timings_skips_and_context(asv_run):
 
     for key in ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu"):
         assert from_numpy._asdict()[key], key
+
+
+def test_counts_separate_sharing_from_copying(asv_run):
+    frame = asv_run[0]
+
+    def count(method, pid):
+        row = _one(frame, f"bench_sizes.NumpyToTorch.{method}", pid, 65536)
+        assert row.status == "ok" and row.unit.endswith("/call")
+        return row.value
+
+    assert count("track_held_bytes", "from_numpy") < 4096, "a view holds a header, not the data"
+    assert 65536 <= count("track_held_bytes", "tensor") < 1.1 * 65536, "a copy holds the data"
+    assert count("track_faults", "from_numpy") < 1
 
 
 def test_peak_memory_separates_sharing_from_copying(asv_run):
@@ -98,6 +118,38 @@ def test_context_tracks(asv_run):
 def test_fidelity_command_reports_both_figures_per_case():
     rows = fidelity.run(ROOT / "asv.conf.json", ["from_numpy"], [8])
     (row,) = rows
-    assert row.asv_s and row.reference_s and row.loops >= 2
-    assert row.ratio is not None and 0.5 < row.ratio
+    assert row.asv_s and row.reference_s and row.loops >= 2, "a reference loop in every look"
+    assert row.ratio is not None and 0.5 < row.ratio < 2
     assert "torch.from_numpy(a)" in fidelity.render(rows)
+
+
+def test_a_benchmark_version_follows_what_it_times(monkeypatch):
+    """asv joins results of one version into one series: editing a binding must start a new one."""
+    import dataclasses
+
+    from benchmarks import common
+    from bridge_bench import paths
+
+    ids = ["np_copyto", "copy_"]
+    before = common.version(ids, *common.TIMING)
+    assert common.version(ids, *common.TIMING) == before, "deterministic"
+    assert common.version(["np_copyto"], *common.TIMING) != before, "the paths are part of it"
+
+    def rebound(a):  # a different binding of the same record
+        return a.copy
+
+    edited = dataclasses.replace(paths.get("copy_"), bind=rebound)
+    monkeypatch.setitem(paths.BY_ID, "copy_", edited)
+    assert common.version(ids, *common.TIMING) != before
+
+    # np_copyto binds through a helper of paths.py: the helper's source counts too.
+    assert paths._copyto in common._helpers(paths.get("np_copyto").bind, paths)
+
+
+def test_every_timing_class_carries_its_version():
+    from benchmarks import bench_cuda, bench_dtypes, bench_layouts, bench_sizes
+
+    versions = {cls.version for mod in (bench_sizes, bench_dtypes, bench_layouts)
+                for cls in (mod.NumpyToTorch, mod.TorchToNumpy, mod.Reference)}
+    assert len(versions) == 3, "one per direction: the sweeps time the same bindings the same way"
+    assert bench_cuda.HostToCuda.version not in versions

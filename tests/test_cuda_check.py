@@ -36,7 +36,7 @@ def test_selection_is_the_reduced_float32_size_set_the_ceilings_and_the_context(
 
     assert selected("bench_cuda.HostToCuda.time_convert('cuda', 65536, 'float32', 'C')")
     assert selected("bench_cuda.CudaToHost.time_convert('to_cpu_nb', 1073741824, 'float32', 'C')")
-    assert selected("bench_cuda.PinMemoryFirst.time_convert('pin_memory_first', 8, 'float32', 'C')")
+    assert selected("bench_cuda.PinMemoryFirst.time_first_pin('pin_memory_first', 8, 'float32', 'C')")
     assert selected("bench_cuda.Ceilings.track_bandwidth('h2d_ceiling', 268435456, 'float32', 'C')")
     assert selected("bench_context.track_torch_threads")
     assert not selected("bench_cuda.HostToCuda.time_convert('cuda', 16, 'float32', 'C')")

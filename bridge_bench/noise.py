@@ -1,0 +1,143 @@
+"""How much do identical runs disagree, and what does the gate make of it? The README's noise figures.
+
+Give it two or more runs of the same suite on one machine with nothing changed between them
+(`bridge-bench run` again and again, each into its own results folder). It reports:
+
+- **stability across sizes**: in each run, every zero-copy path of the size sweep costs the same at
+  every size, so the spread of its published figures over the sizes (max / min) is noise, and
+  their median can be held against a tight `timeit` loop of the same call (`--tight-loop`);
+- **movement between runs**: per case, the largest ratio between two runs' published figures, by
+  class;
+- **the gate**: every ordered pair of runs compared with `bridge-bench compare`'s rules: the cases
+  flagged (false flags: nothing changed), then the candidate's timed looks scaled by each of
+  `SLOWDOWNS` and the share of cases flagged (caught), per class.
+
+Classes: *call-bound* = zero-copy paths at any size (the catalogue's sharing paths whose call takes
+under `compare.MEMORY_BOUND_S`: `torch.Tensor(a)` converts, and copies, any dtype but float32) and
+copies up to 4 KiB; *memory-bound* = copies from 1 MiB; other cases are counted under *between*.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pandas as pd
+
+from bridge_bench import compare, estimate, inputs, paths, results
+
+SLOWDOWNS = (1.10, 1.15, 1.25, 1.5, 2.0)
+CLASSES = ("call-bound", "memory-bound", "between")
+
+
+def load_run(source: Path) -> pd.DataFrame:
+    """One run's measured rows (a results folder or one result file), each case once."""
+    frame, _ = compare.Side(Path(source)).load()
+    return frame
+
+
+def issue_class(row) -> str:
+    record = paths.BY_ID.get(row["path"])
+    if record is not None and record.shares and (row["value"] or 0) < compare.MEMORY_BOUND_S:
+        return "call-bound"
+    if row["size"] is not None and row["size"] <= 4 * inputs.KiB:
+        return "call-bound"
+    if row["size"] is not None and row["size"] >= inputs.MiB:
+        return "memory-bound"
+    return "between"
+
+
+def _timed(frame: pd.DataFrame) -> pd.Series:
+    return frame["benchmark"].map(estimate.is_timed) & frame["samples"].map(lambda s: isinstance(s, list))
+
+
+def stability(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per zero-copy host path of the size sweep: the published figure's min, median, max over sizes."""
+    t = frame[_timed(frame) & (frame["sweep"] == "sizes")]
+    t = t[t["path"].map(lambda p: bool(paths.BY_ID.get(p) and paths.BY_ID[p].shares))]
+    out = t.groupby("label", sort=False)["value"].agg(["min", "median", "max", "count"])
+    out["spread"] = out["max"] / out["min"]
+    return out.rename(columns={"count": "sizes"})
+
+
+def scaled(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """A copy of a run whose timed cases ran `factor` times slower: every look, hence every figure."""
+    out = frame.copy()
+    timed = _timed(out)
+    for column in ("value", "ci_low", "ci_high", "q25", "q75"):
+        out.loc[timed, column] = out.loc[timed, column] * factor
+    out.loc[timed, "samples"] = out.loc[timed, "samples"].map(lambda s: [x * factor for x in s])
+    return out
+
+
+def _flags(base: pd.DataFrame, cand: pd.DataFrame, factors) -> pd.DataFrame:
+    judged = compare.compare_frames(base, cand, factors)
+    judged = judged[judged["_merge"] == "both"]
+    timed = judged["benchmark"].map(estimate.is_timed)
+    classes = [issue_class({**r, "value": r["best_base"] if r["unit_base"] == "seconds" else None})
+               for _, r in judged.iterrows()]
+    return judged.assign(cls=classes, timed=timed)
+
+
+def gate(runs: list[pd.DataFrame], factors=None, slowdowns=SLOWDOWNS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(summary per class, the false flags): every ordered pair of runs, as is and with slowdowns."""
+    rows, false = [], []
+    for (i, base), (j, cand) in itertools.permutations(enumerate(runs), 2):
+        same = _flags(base, cand, factors)
+        flagged = same[same["status"] != "same"]
+        false.append(flagged.assign(baseline=i, candidate=j))
+        for cls, part in same.groupby("cls"):
+            rows.append({"class": cls, "slowdown": 1.0, "cases": len(part), "flagged": int((part["status"] != "same").sum())})
+        for s in slowdowns:
+            slow = _flags(base, scaled(cand, s), factors)
+            slow = slow[slow["timed"]]
+            for cls, part in slow.groupby("cls"):
+                rows.append({"class": cls, "slowdown": s, "cases": len(part),
+                             "flagged": int((part["status"] == "regression").sum())})
+    table = pd.DataFrame(rows).groupby(["class", "slowdown"], as_index=False)[["cases", "flagged"]].sum()
+    table["share"] = table["flagged"] / table["cases"]
+    summary = table.pivot(index="class", columns="slowdown", values="share")
+    summary.insert(0, "false flags", table[table["slowdown"] == 1.0].set_index("class")["flagged"])
+    summary.insert(1, "pairs x cases", table[table["slowdown"] == 1.0].set_index("class")["cases"])
+    summary = summary.drop(columns=1.0)
+    summary.columns = [c if isinstance(c, str) else f"{c:g}x caught" for c in summary.columns]
+    return summary, pd.concat(false, ignore_index=True) if false else pd.DataFrame()
+
+
+def movement(runs: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per class of timed case: how far the published figure moved between any two runs (max / min)."""
+    keyed = [r[_timed(r)].set_index(compare.CASE)["value"] for r in runs]
+    wide = pd.concat(keyed, axis=1, join="inner")
+    ratio = wide.max(axis=1) / wide.min(axis=1)
+    classes = [issue_class({**dict(zip(compare.CASE, key)), "value": low}) for key, low in wide.min(axis=1).items()]
+    frame = pd.DataFrame({"class": classes, "ratio": ratio.to_numpy()})
+    return frame.groupby("class")["ratio"].describe(percentiles=[0.5, 0.9, 0.99])[["count", "50%", "90%", "99%", "max"]]
+
+
+def render(sources: list[Path], runs: list[pd.DataFrame], tight: dict[str, float] | None = None) -> str:
+    lines = [f"{len(runs)} runs: " + ", ".join(map(str, sources)), ""]
+    lines.append("Zero-copy paths over the sizes of the size sweep (published figure: the fastest look)")
+    for k, run in enumerate(runs):
+        table = stability(run)
+        if tight:
+            table["tight loop"] = table.index.map(tight)
+            table["median / loop"] = table["median"] / table["tight loop"]
+        shown = table.copy()
+        for c in ("min", "median", "max", "tight loop"):
+            if c in shown:
+                shown[c] = shown[c].map(lambda v: f"{v * 1e9:.0f} ns")
+        for c in ("spread", "median / loop"):
+            if c in shown:
+                shown[c] = shown[c].map(lambda v: f"{v:.3f}")
+        lines += [f"run {k}:", shown.to_string() if len(shown) else "(no size sweep in this run)", ""]
+    lines += ["Largest move of a case's published figure between runs (max / min over runs)",
+              movement(runs).to_string(float_format=lambda v: f"{v:.3f}"), ""]
+    summary, false = gate(runs)
+    lines += ["The gate over every ordered pair of runs (bridge-bench compare's defaults)",
+              summary.to_string(float_format=lambda v: f"{v:.0%}"), ""]
+    if len(false):
+        cols = ["baseline", "candidate", "benchmark", "path", "size", "dtype", "layout", "ratio", "status"]
+        lines += ["False flags:", false[cols].to_string(index=False)]
+    else:
+        lines.append("False flags: none")
+    return "\n".join(lines)

@@ -1,0 +1,326 @@
+"""Timing one bound call on a shared, noisy machine: many short looks, spread over the run.
+
+What was measured on the machines this suite runs on (README, "Figures") shapes it:
+
+- **The harness must be amortised, not just small.** asv_runner calls a parameterised benchmark
+  through a closure (`self.func(*param)`): 80-290 ns per call depending on the CPU, against a
+  0.5 us `torch.from_numpy`. Here the timed statement is the bound call itself, run `number`
+  times in `timeit`'s loop (pyperf's inner loops, timeit's `number`), and the batch is divided by
+  `number`, which asv records with the result (`stats_number`).
+- **Noise only adds time, in spells.** Another tenant slows this VM by 1.6x-2.1x for stretches
+  of 0.1 ms to several seconds (thread CPU time is as slow as wall time: contention, not steal);
+  in a noisy phase two thirds of all 10 ms windows hold no quiet moment, yet over 20 minutes every
+  10-second stretch but one held a batch within 2 % of the quietest. So a case is looked at many
+  times, each look short, the looks spread over the whole run (asv's rounds, `Looks`), and the
+  published figure is the fastest look (bridge_bench.estimate).
+- **Layout matters as much as noise.** Every benchmark process is forked from the same parent and
+  so allocates at the same addresses: one run timed `torch.from_numpy` 1.8x slow in every look,
+  and `a.copy()` of 4 KiB runs 250 or 360 ns depending on where the copy lands. Each look
+  randomizes its memory layout (`randomize_layout`), so every run samples the same layouts.
+- **Some variance lives between processes** (page placement, huge pages, the allocator's state):
+  each look is a fresh process, forked by asv for the round.
+
+Nothing here knows asv; `benchmarks/common.py` turns looks into asv samples and
+`bridge_bench.estimate` turns samples into the published figure.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import os
+import pickle
+import random
+import resource
+import signal
+import tempfile
+import time
+import timeit
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from bridge_bench import inputs
+
+#: A batch of calls lasts at least this long: the timer reads and loop set-up are then under
+#: 0.1 %, and a batch is short enough to fit into a quiet moment.
+BATCH_S = 0.0005
+#: A look times batches for at least this long...
+WINDOW_S = 0.01
+#: ...and at least this many of them (memory-bound calls take milliseconds each).
+MIN_BATCHES = 3
+#: Batches run and discarded before the window: first-call effects (lazy initialisation, a thread
+#: pool starting, a destination's pages, the cache) land in them...
+WARMUP_BATCHES = 4
+#: ...unless they take longer than this (a 64 MiB copy: two or three calls).
+WARMUP_S = 0.02
+#: Looks at a case in a run (asv rounds). In a full run on the development machine 56 % of all
+#: looks at zero-copy paths caught no quiet moment, yet the fastest of 12 looks at each of 26
+#: sizes agreed within 1.07x for every path (README, "Figures"); each round costs every case an
+#: asv process (~15 ms), which is what bounds the count in a 15-minute run.
+LOOKS = 12
+#: A case whose call takes a batch or more (a copy of megabytes) looks in every second round
+#: only: its looks cost 5-30x more, and its variance sits between processes and layouts, which
+#: 6 looks sample about as well as 12.
+SLOW_STRIDE = 2
+#: CUDA paths measure in one process (no fork after CUDA): this many consecutive windows.
+IN_PROCESS_WINDOWS = 5
+#: A child that has not answered after this long is killed and the case recorded as hanging.
+CHILD_TIMEOUT_S = 240
+#: Looks at one case are at least this far apart. In a full run asv's rounds put minutes between
+#: them anyway; in a run of a few cases the rounds follow each other within a second, and one
+#: slow stretch of a few seconds would cover every look.
+LOOK_GAP_S = 3.0
+#: The C library of this process (glibc): malloc for `randomize_layout`, mallinfo2 for
+#: `held_bytes_per_call`, found without a subprocess.
+_LIBC = ctypes.CDLL(None)
+_LIBC.malloc.restype = ctypes.c_void_p
+
+
+class Refused(NotImplementedError):
+    """The case cannot be timed here: it does not exist, raises, crashes or hangs. The text says which."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one window measured: the fastest batch per call, the batch size, how many batches."""
+
+    seconds: float
+    number: int
+    batches: int
+
+
+def calibrate(timer: timeit.Timer, batch_s: float = BATCH_S) -> int:
+    """The number of calls that makes a batch last at least `batch_s` (timeit's autorange, unrounded).
+
+    It also warms the call up: first-call effects (lazy initialisation, a thread pool starting,
+    a destination's pages) land in these discarded batches.
+    """
+    number = 1
+    while True:
+        took = timer.timeit(number)
+        if took >= batch_s:
+            return number
+        number = max(number + 1, int(number * min(10.0, 1.2 * batch_s / max(took, 1e-9))))
+
+
+def time_window(call: Callable[[], Any], number: int = 0, window_s: float = WINDOW_S,
+                min_batches: int = MIN_BATCHES, warmup_batches: int = WARMUP_BATCHES) -> Window:
+    """Time `call` in batches of `number` calls (calibrated when 0) for `window_s`; keep the fastest.
+
+    The first `warmup_batches` batches are discarded: a copy into a destination allocated moments
+    ago runs up to 2.5x slower for its first few calls (64 MiB here: 10-14 ms, then 5-5.5 ms, as
+    the working set settles in the host's cache and TLBs), and a window must measure the settled
+    call, whatever it caught before.
+    """
+    timer = timeit.Timer(call)
+    number = number or calibrate(timer)
+    warm_until = timeit.default_timer() + WARMUP_S
+    for _ in range(warmup_batches):
+        timer.timeit(number)
+        if timeit.default_timer() > warm_until:
+            break
+    deadline = timeit.default_timer() + window_s
+    batches = []
+    while len(batches) < min_batches or timeit.default_timer() < deadline:
+        batches.append(timer.timeit(number))
+    return Window(min(batches) / number, number, len(batches))
+
+
+def in_child(work: Callable[[], Any], timeout_s: int = CHILD_TIMEOUT_S) -> Any:
+    """Run `work()` in a forked child and return its (picklable) result.
+
+    Why a child: it starts from the parent's clean state (no thread pool started, no allocator
+    history, fresh page placement for what it allocates), so windows are independent; and some
+    cases abort the interpreter (SIGABRT from a C++ exception) or hang, which must become a reason,
+    not a dead benchmark run. The parent must not have started torch's OpenMP pool: a parallel
+    region in a child forked after that deadlocks, which is why the benchmark process only forks.
+
+    `Refused` is raised for a child that raised `NotImplementedError` (its message), crashed (the
+    signal) or hung; any other exception in the child is raised here as RuntimeError with its text.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        signal.alarm(timeout_s)
+        try:
+            payload = ("ok", work())
+        except NotImplementedError as exc:
+            payload = ("refused", str(exc))
+        except BaseException as exc:  # noqa: BLE001 - everything must reach the parent as text
+            payload = ("error", describe(exc) + "\n" + traceback.format_exc())
+        with os.fdopen(write_end, "wb") as fh:
+            pickle.dump(payload, fh)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        sig = signal.Signals(os.WTERMSIG(status))
+        if sig == signal.SIGALRM:
+            raise Refused(f"hangs (no result after {timeout_s} s)")
+        raise Refused(f"crashes the interpreter ({sig.name})")
+    if not data:
+        raise RuntimeError(f"the measuring process exited with status {os.waitstatus_to_exitcode(status)} "
+                           "and no result")
+    kind, value = pickle.loads(data)
+    if kind == "refused":
+        raise Refused(value)
+    if kind == "error":
+        raise RuntimeError(value)
+    return value
+
+
+def _pace_file() -> Path:
+    """The file of this run's `Looks`, named by the benchmark processes' common parent."""
+    folder = Path(tempfile.gettempdir()) / "bridge-bench-looks"
+    folder.mkdir(exist_ok=True)
+    mine = folder / f"{os.getppid()}.json"
+    if not mine.exists():
+        for old in folder.glob("*.json"):
+            if not Path(f"/proc/{old.stem}").exists():
+                old.unlink(missing_ok=True)
+    return mine
+
+
+class Looks:
+    """This run's record of one case: its looks so far, when the last one ended, or why it is refused.
+
+    asv calls the benchmark once per round, each time in a new process; this record, a file shared
+    by every benchmark process of the run, is what tells a round whether to look (`due`), how
+    long to wait first (`wait`), and whether the case was already refused. Every benchmark process
+    of one `asv run` (and environment) has the same parent, asv's forkserver or, with `spawn`, asv
+    itself: the parent's pid names the file. Files of runs whose parent is gone are removed when a
+    new run starts one.
+    """
+
+    def __init__(self, case: str):
+        self.case = case
+        self.file = _pace_file()
+        self.state = self._read().get(case) or {"rounds": 0, "looks": 0}
+        self.state["rounds"] += 1
+
+    def _read(self) -> dict:
+        try:
+            return json.loads(self.file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _write(self) -> None:
+        record = self._read()
+        record[self.case] = self.state
+        tmp = self.file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record))
+        tmp.replace(self.file)
+
+    @property
+    def first(self) -> bool:
+        return self.state["looks"] == 0
+
+    @property
+    def refused(self) -> str | None:
+        """Why an earlier round refused this case, if one did."""
+        return self.state.get("refused")
+
+    def due(self) -> bool:
+        """Whether this round looks: every round, or every `SLOW_STRIDE`th once a call took a batch."""
+        stride = SLOW_STRIDE if self.state.get("seconds", 0) >= BATCH_S else 1
+        return (self.state["rounds"] - 1) % stride == 0
+
+    def wait(self, gap_s: float = LOOK_GAP_S) -> None:
+        """Sleep until the last look at this case ended `gap_s` ago."""
+        if "last" in self.state:
+            time.sleep(max(0.0, self.state["last"] + gap_s - time.monotonic()))
+
+    def skip(self) -> None:
+        """A round without a look: only the round is counted."""
+        self._write()
+
+    def done(self, seconds: float) -> None:
+        self.state.update(looks=self.state["looks"] + 1, last=time.monotonic(),
+                          seconds=min(seconds, self.state.get("seconds", seconds)))
+        self._write()
+
+    def refuse(self, reason: str) -> None:
+        self.state["refused"] = reason
+        self._write()
+
+
+def randomize_layout() -> list:
+    """Give this process a random memory layout for its next look; keep the result alive while looking.
+
+    A call's speed can depend on where its data and its temporaries sit (4 KiB aliasing, cache
+    sets): a zero-copy `torch.from_numpy` ran 1.8x slower in every look of one run, because every
+    benchmark process is forked from the same parent and so allocates at the same addresses.
+    Randomizing per look (as STABILIZER does, Curtsinger & Berger 2013) turns that into variation
+    the looks sample, the same in every run. Two things move: where the sources start
+    (`inputs.shift`) and where the call's own allocations land (random live blocks in glibc's and
+    Python's small-object heaps).
+    """
+    rng = random.Random(os.urandom(16))
+    inputs.shift(rng.randrange(0, 4096, inputs.SHIFT_STEP))
+    c_blocks = [_LIBC.malloc(rng.randrange(16, 1024, 16)) for _ in range(rng.randrange(64))]
+    py_blocks = [bytes(rng.randrange(1, 512)) for _ in range(rng.randrange(64))]
+    return [c_blocks, py_blocks]
+
+
+def describe(exc: BaseException) -> str:
+    """'TypeError: first line of the message': how a refusal reads in asv's log and the probe."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
+# --- deterministic signals: they do not drift with the machine's speed, so they can be gated tightly
+
+#: Calls over which the per-call counts are averaged (after two warm-up calls): the counts are
+#: deterministic, so a few calls are enough, and holding results of 256 MiB copies costs memory.
+COUNT_CALLS = 4
+
+
+def faults_per_call(call: Callable[[], Any], calls: int = COUNT_CALLS) -> float:
+    """Minor page faults per call, every thread of the process, the call run as it is timed.
+
+    A copy into fresh memory faults its pages in: ~size / 4 KiB with 4 KiB pages, ~size / 2 MiB
+    with transparent huge pages. A path that loses huge pages, or starts to allocate, shows here
+    at once, whatever the machine's speed.
+    """
+    call(), call()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        call()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+                 "fordblks", "keepcost")]
+
+
+def _malloc_in_use() -> int:
+    if not hasattr(_LIBC, "mallinfo2"):
+        raise Refused("held bytes need glibc's mallinfo2 (glibc >= 2.33)")
+    _LIBC.mallinfo2.restype = _MallInfo2
+    info = _LIBC.mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+def held_bytes_per_call(call: Callable[[], Any], calls: int = COUNT_CALLS) -> float:
+    """Bytes of C heap (glibc malloc) that each call's result keeps alive.
+
+    A zero-copy result holds only its tensor or array header (hundreds of bytes), a copy holds its
+    data. Python objects small enough for pymalloc are not counted; torch and numpy buffers are.
+    The cyclic garbage collector is off while counting, so that it frees nothing in between.
+    """
+    call(), call()
+    gc.disable()
+    before = _malloc_in_use()
+    held = [call() for _ in range(calls)]
+    after = _malloc_in_use()
+    gc.enable()
+    del held
+    return (after - before) / calls

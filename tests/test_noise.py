@@ -1,0 +1,70 @@
+"""bridge-bench noise: the README's noise figures from identical runs, and the paired mode."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bridge_bench import asvrun, cli, noise, results
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_gate_on_a_run_against_itself_and_against_known_slowdowns(small_asv_run):
+    run = noise.load_run(small_asv_run[0])
+    summary, false = noise.gate([run, run])
+    assert len(false) == 0 and (summary["false flags"] == 0).all()
+    assert summary.loc["call-bound", "1.1x caught"] == 1.0, summary
+    assert summary.loc["memory-bound", "1.5x caught"] == 1.0, summary
+    assert summary.loc["memory-bound", "1.1x caught"] == 0.0, "inside the memory-bound factor"
+
+
+def test_a_scaled_run_is_slower_in_every_look_and_nothing_else():
+    import pandas as pd
+
+    frame = pd.DataFrame({"benchmark": ["s.A.time_convert", "s.A.track_faults"], "samples": [[1.0, 2.0], None],
+                          "value": [1.0, 5.0], "ci_low": [1.0, None], "ci_high": [2.0, None], "q25": [1.0, None],
+                          "q75": [2.0, None]})
+    slow = noise.scaled(frame, 1.5)
+    assert slow.loc[0, "samples"] == [1.5, 3.0] and slow.loc[0, "value"] == 1.5
+    assert slow.loc[1, "value"] == 5.0 and frame.loc[0, "samples"] == [1.0, 2.0]
+
+
+def test_cli_prints_the_figures_and_refuses_a_single_run(small_asv_run, tmp_path, capsys):
+    assert cli.main(["noise", str(small_asv_run[0]), str(small_asv_run[0])]) == 0
+    out = capsys.readouterr().out
+    assert "False flags: none" in out and "torch.from_numpy(a)" in out and "caught" in out
+    assert cli.main(["noise", str(small_asv_run[0])]) == 2
+    assert cli.main(["noise", str(tmp_path / "nope"), str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "two or more" in err[0] and "nope" in err[1]
+
+
+@pytest.mark.slow
+def test_paired_runs_alternate_two_environments_and_compare_them(tmp_path):
+    out = tmp_path / "paired"
+    bench = asvrun.bench_regex("bench_sizes.NumpyToTorch.time_convert", ("from_numpy", 8, "float32", "C"))
+    proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "paired", "--bench", bench, "--rounds", "2",
+                           "--out", str(out), "--candidate-env", "OMP_NUM_THREADS=1"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "paired: round 2 of 2: baseline" in proc.stderr and "1 paired cases" in proc.stdout
+    frames = {side: results.load([out / side / "results"]).frame for side in ("baseline", "candidate")}
+    for side, frame in frames.items():
+        (row,) = frame[frame["path"] == "from_numpy"].itertuples()
+        assert len(row.samples) == 2, f"{side}: one look per alternation"
+    assert set(frames["candidate"]["torch_threads"]) == {"1"} and set(frames["baseline"]["torch_threads"]) != {"1"}
+
+
+def test_paired_refuses_bad_input_before_running_anything(tmp_path, capsys):
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "x").write_text("mine")
+    for args, named in ((["--out", str(used)], "not empty"),
+                        (["--out", str(tmp_path / "new"), "--baseline-env", "OMP"], "'OMP'"),
+                        (["--out", str(tmp_path / "new"), "--candidate-python", "/no/python"], "/no/python")):
+        assert cli.main(["paired", *args]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and named in err[0]
+    assert (used / "x").read_text() == "mine" and not (tmp_path / "new").exists()

@@ -1,0 +1,149 @@
+"""The timing machinery: windows of bare-call batches, children that crash or hang, the run's record
+of looks, layout randomization and the deterministic counts.
+
+No assertion here depends on how fast the machine is: times are only bounded from below (a call
+that sleeps 1 ms cannot take less), and counts of faults and bytes do not drift with load.
+"""
+
+import faulthandler
+import os
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from bridge_bench import inputs, sampling
+
+
+def test_a_window_batches_bare_calls_and_keeps_the_fastest_batch():
+    calls = []
+    window = sampling.time_window(lambda: calls.append(1))
+    assert window.number >= 100, "a trivial call is batched, so the loop's own cost is amortised"
+    assert window.batches >= sampling.MIN_BATCHES
+    assert 0 < window.seconds < 1e-3
+    assert len(calls) >= window.number * (window.batches + 1), "calibration and warm-up are extra batches"
+
+
+def test_a_slow_call_is_timed_one_call_per_batch_and_never_faster_than_it_is():
+    window = sampling.time_window(lambda: time.sleep(0.001), window_s=0)
+    assert window.number == 1 and window.batches == sampling.MIN_BATCHES
+    assert window.seconds >= 0.001
+
+
+def test_a_given_batch_size_is_kept():
+    assert sampling.time_window(lambda: None, number=37, window_s=0).number == 37
+
+
+def _abort():
+    faulthandler.disable()  # the crash is the point: no traceback dump in the test's output
+    os.abort()
+
+
+def _hang():
+    time.sleep(30)
+
+
+def _refuse():
+    raise inputs.Unsupported("numpy has no bfloat16 dtype")
+
+
+def _fail():
+    raise KeyError("a bug")
+
+
+def test_a_child_returns_its_result_and_turns_refusals_and_crashes_into_reasons():
+    assert sampling.in_child(lambda: os.getpid()) != os.getpid()
+    with pytest.raises(sampling.Refused, match="numpy has no bfloat16"):
+        sampling.in_child(_refuse)
+    with pytest.raises(sampling.Refused, match=r"crashes the interpreter \(SIGABRT\)"):
+        sampling.in_child(_abort)
+    with pytest.raises(sampling.Refused, match="hangs"):
+        sampling.in_child(_hang, timeout_s=1)
+    with pytest.raises(RuntimeError, match="KeyError: 'a bug'"):
+        sampling.in_child(_fail)
+
+
+@pytest.fixture
+def run_record(tmp_path, monkeypatch):
+    """A private folder for the run's record of looks."""
+    monkeypatch.setattr(sampling.tempfile, "gettempdir", lambda: str(tmp_path))
+    return tmp_path / "bridge-bench-looks" / f"{os.getppid()}.json"
+
+
+def test_looks_are_counted_per_case_and_slow_cases_look_every_second_round(run_record):
+    fast, slow = "bench.A.time_convert('x', 8)", "bench.A.time_convert('x', 67108864)"
+    taken = {fast: 0, slow: 0}
+    for _ in range(6):
+        for case, seconds in ((fast, 1e-6), (slow, 0.01)):
+            looks = sampling.Looks(case)
+            if looks.due():
+                looks.done(seconds)
+                taken[case] += 1
+            else:
+                looks.skip()
+    assert taken == {fast: 6, slow: 3}
+    assert run_record.exists()
+
+
+def test_a_look_waits_for_the_gap_since_the_last_one(run_record, monkeypatch):
+    slept = []
+    monkeypatch.setattr(sampling.time, "sleep", slept.append)
+    first = sampling.Looks("c")
+    first.wait(gap_s=5)
+    first.done(1e-6)
+    sampling.Looks("c").wait(gap_s=5)
+    assert len(slept) == 1 and 4 < slept[0] <= 5, "only the second look waits, for the rest of the gap"
+
+
+def test_a_refusal_is_remembered_for_the_rest_of_the_run(run_record):
+    sampling.Looks("c").refuse("torch.from_numpy(a) refuses it: ValueError: negative strides")
+    assert "negative strides" in sampling.Looks("c").refused
+    assert sampling.Looks("other").refused is None
+
+
+def test_records_of_finished_runs_are_removed(run_record):
+    folder = run_record.parent
+    folder.mkdir(parents=True)
+    gone = folder / "999999999.json"  # no such process
+    gone.write_text("{}")
+    sampling.Looks("c").done(1e-6)
+    assert not gone.exists() and run_record.exists()
+
+
+@pytest.fixture
+def restore_shift():
+    yield
+    inputs.shift(0)
+
+
+def test_each_look_moves_the_sources_by_whole_cache_lines(restore_shift):
+    offsets = set()
+    for _ in range(20):
+        keep = sampling.randomize_layout()
+        assert keep
+        a = inputs.make_array(inputs.Case(4096))
+        offset = a.ctypes.data % 4096
+        assert offset % inputs.SHIFT_STEP == 0 and a.flags.aligned
+        offsets.add(offset)
+    assert len(offsets) > 1
+    with pytest.raises(ValueError, match="multiple of 64"):
+        inputs.shift(10)
+
+
+def test_page_faults_show_fresh_memory_and_nothing_for_a_view():
+    n = 16 * 2**20  # 64 MiB of float32, written: every page faulted in
+    assert sampling.faults_per_call(lambda: np.ones(n, dtype=np.float32)) >= 64 * 2**20 / (2 * 2**20)
+    a = inputs.make_array(inputs.Case(64 * inputs.MiB))
+    assert sampling.faults_per_call(lambda: torch.from_numpy(a)) < 1
+
+
+def test_held_bytes_are_the_copy_for_a_copy_and_a_header_for_a_view():
+    a = inputs.make_array(inputs.Case(inputs.MiB))
+    copied = sampling.held_bytes_per_call(a.copy)
+    assert inputs.MiB <= copied < 1.1 * inputs.MiB
+    assert sampling.held_bytes_per_call(lambda: torch.from_numpy(a)) < 4096
+
+
+def test_describe_is_one_line():
+    assert sampling.describe(ValueError("first\nsecond")) == "ValueError: first"
