@@ -112,7 +112,7 @@ def lower_is_better(unit: str | None) -> bool:
 
 
 def kind_of(benchmark: str, unit: str | None, looks: bool) -> str:
-    """Which rule judges a case: 'call-bound' or 'memory-bound' (timed, by time), 'count' or 'other'."""
+    """Which rule judges a case: 'timed' (looks on both sides), 'count' or 'other'."""
     if estimate.is_timed(benchmark) and looks:
         return "timed"
     if unit in COUNT_FLOORS:
@@ -143,8 +143,11 @@ def significant(row) -> bool | None:
 
 
 def _judge(row, factors: dict[str, float]) -> pd.Series:
-    """One paired case: its class, the figures compared, ratio, factor, evidence and status."""
-    lower = lower_is_better(row["unit_base"])
+    """One paired case: its class, the figures compared, ratio, factor and status.
+
+    `evidence` says, for (worse, better), whether the data back a change beyond the factor: the
+    second-fastest looks for timed cases, the floor for counts, asv's test for the rest.
+    """
     looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)
     kind = kind_of(row["benchmark"], row["unit_base"], looks)
     base, cand = row["value_base"], row["value_cand"]
@@ -153,23 +156,20 @@ def _judge(row, factors: dict[str, float]) -> pd.Series:
                                               estimate.interval(row["samples_cand"]))
         kind = "memory-bound" if base >= MEMORY_BOUND_S else "call-bound"
         factor = factors[kind]
-        worse_2nd = cand_2nd / base_2nd
-        # The second-fastest looks must point the same way past the factor: evidence, not one look.
-        agree = {1: worse_2nd > factor, -1: worse_2nd < 1 / factor}
+        second = cand_2nd / base_2nd
+        evidence = (second > factor, second < 1 / factor)
     elif kind == "count":
-        factor = COUNT_FACTOR
-        floor = COUNT_FLOORS[row["unit_base"]]
-        agree = {1: cand - base > floor, -1: base - cand > floor}
+        factor, floor = COUNT_FACTOR, COUNT_FLOORS[row["unit_base"]]
+        evidence = (cand - base > floor, base - cand > floor)
     else:
         factor = factors["other"]
-        sig = significant(row)
-        agree = {1: sig is not False, -1: sig is not False}
+        evidence = (significant(row) is not False,) * 2
     ratio = cand / base if base else math.inf if cand else 1.0
-    worse_by = ratio if lower else 1 / ratio
+    worse_by = ratio if lower_is_better(row["unit_base"]) else 1 / ratio
     status = "same"
-    if worse_by > factor and agree[1 if lower else -1]:
+    if worse_by > factor and evidence[0]:
         status = "regression"
-    elif worse_by < 1 / factor and agree[-1 if lower else 1]:
+    elif worse_by < 1 / factor and evidence[1]:
         status = "improvement"
     return pd.Series({"kind": kind, "best_base": base, "best_cand": cand, "ratio": ratio, "worse_by": worse_by,
                       "factor": factor, "status": status})

@@ -12,9 +12,10 @@ Give it two or more runs of the same suite on one machine with nothing changed b
   flagged (false flags: nothing changed), then the candidate's timed looks scaled by each of
   `SLOWDOWNS` and the share of cases flagged (caught), per class.
 
-Classes: *call-bound* = zero-copy paths at any size (the catalogue's sharing paths whose call takes
-under `compare.MEMORY_BOUND_S`: `torch.Tensor(a)` converts, and copies, any dtype but float32) and
-copies up to 4 KiB; *memory-bound* = copies from 1 MiB; other cases are counted under *between*.
+Classes of timed cases: *call-bound* = zero-copy paths at any size (the catalogue's sharing paths
+whose call takes under `compare.MEMORY_BOUND_S`: `torch.Tensor(a)` converts, and copies, any dtype
+but float32) and copies up to 4 KiB; *memory-bound* = copies from 1 MiB; the rest is *between*.
+Counts and other cases are listed under their own kind, for false flags.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import pandas as pd
 from bridge_bench import compare, estimate, inputs, paths, results
 
 SLOWDOWNS = (1.10, 1.15, 1.25, 1.5, 2.0)
-CLASSES = ("call-bound", "memory-bound", "between")
 
 
 def load_run(source: Path) -> pd.DataFrame:
@@ -73,9 +73,9 @@ def scaled(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
 def _flags(base: pd.DataFrame, cand: pd.DataFrame, factors) -> pd.DataFrame:
     judged = compare.compare_frames(base, cand, factors)
     judged = judged[judged["_merge"] == "both"]
-    timed = judged["benchmark"].map(estimate.is_timed)
-    classes = [issue_class({**r, "value": r["best_base"] if r["unit_base"] == "seconds" else None})
-               for _, r in judged.iterrows()]
+    timed = judged["kind"].isin(["call-bound", "memory-bound"])
+    classes = [issue_class({**r, "value": r["best_base"]}) if t else r["kind"]
+               for t, (_, r) in zip(timed, judged.iterrows())]
     return judged.assign(cls=classes, timed=timed)
 
 

@@ -110,10 +110,9 @@ def time_window(call: Callable[[], Any], number: int = 0, window_s: float = WIND
                 min_batches: int = MIN_BATCHES, warmup_batches: int = WARMUP_BATCHES) -> Window:
     """Time `call` in batches of `number` calls (calibrated when 0) for `window_s`; keep the fastest.
 
-    The first `warmup_batches` batches are discarded: a copy into a destination allocated moments
-    ago runs up to 2.5x slower for its first few calls (64 MiB here: 10-14 ms, then 5-5.5 ms, as
-    the working set settles in the host's cache and TLBs), and a window must measure the settled
-    call, whatever it caught before.
+    The first `warmup_batches` batches (at most `WARMUP_S` of them) are discarded: a copy into a
+    destination allocated moments ago runs slower for its first calls (64 MiB here: 10-14 ms, then
+    5-10 ms), and the window must measure the call, not its first-call effects.
     """
     timer = timeit.Timer(call)
     number = number or calibrate(timer)
@@ -132,11 +131,11 @@ def time_window(call: Callable[[], Any], number: int = 0, window_s: float = WIND
 def in_child(work: Callable[[], Any], timeout_s: int = CHILD_TIMEOUT_S) -> Any:
     """Run `work()` in a forked child and return its (picklable) result.
 
-    Why a child: it starts from the parent's clean state (no thread pool started, no allocator
-    history, fresh page placement for what it allocates), so windows are independent; and some
-    cases abort the interpreter (SIGABRT from a C++ exception) or hang, which must become a reason,
-    not a dead benchmark run. The parent must not have started torch's OpenMP pool: a parallel
-    region in a child forked after that deadlocks, which is why the benchmark process only forks.
+    Why a child: some cases abort the interpreter (SIGABRT from a C++ exception) or hang, which
+    must become a reason, not a dead benchmark run; and a count (faults, bytes) must come from a
+    process that ran nothing else. The parent must not have started torch's OpenMP pool: a parallel
+    region in a child forked after that deadlocks, which is why a look tries its case in a child
+    before the benchmark process runs anything itself.
 
     `Refused` is raised for a child that raised `NotImplementedError` (its message), crashed (the
     signal) or hung; any other exception in the child is raised here as RuntimeError with its text.
@@ -276,19 +275,41 @@ def describe(exc: BaseException) -> str:
 
 # --- deterministic signals: they do not drift with the machine's speed, so they can be gated tightly
 
-#: Calls over which the per-call counts are averaged (after two warm-up calls): the counts are
-#: deterministic, so a few calls are enough, and holding results of 256 MiB copies costs memory.
-COUNT_CALLS = 4
+#: Counts are averaged over calls lasting about this long in all (after two warm-up calls), at
+#: least `MIN_COUNT_CALLS` and at most `MAX_COUNT_CALLS` of them: a stray fault (a new page of
+#: the Python heap, a copy-on-write page after the fork) is then a small fraction of a call's
+#: count, and holding the results of 256 MiB copies stays within memory.
+COUNT_S = 0.02
+MIN_COUNT_CALLS = 4
+MAX_COUNT_CALLS = 1000
+#: glibc's mallopt parameters, and the mmap threshold pinned while counting (glibc's starting
+#: value). Left alone, glibc raises the threshold to the size of any mapped block the process
+#: frees, so whether a 16 MiB copy gets fresh pages (4096 faults) or reuses the heap (none)
+#: depended on what the process had freed before: 2.75 and 4098 faults/call for one case in two
+#: identical runs. Pinned, a block from 128 KiB is mapped (and faulted) on every call, a smaller
+#: one reuses the heap, which is kept (trim threshold raised): the count of a fresh process.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD = 128 * 1024
 
 
-def faults_per_call(call: Callable[[], Any], calls: int = COUNT_CALLS) -> float:
+def _counting_calls(call: Callable[[], Any]) -> int:
+    """Pin malloc's thresholds, warm the call up twice and return how many calls to count."""
+    _LIBC.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    _LIBC.mallopt(M_TRIM_THRESHOLD, 2**30)
+    start = time.perf_counter()
+    call(), call()
+    per_call = (time.perf_counter() - start) / 2
+    return max(MIN_COUNT_CALLS, min(MAX_COUNT_CALLS, int(COUNT_S / max(per_call, 1e-9))))
+
+
+def faults_per_call(call: Callable[[], Any]) -> float:
     """Minor page faults per call, every thread of the process, the call run as it is timed.
 
     A copy into fresh memory faults its pages in: ~size / 4 KiB with 4 KiB pages, ~size / 2 MiB
     with transparent huge pages. A path that loses huge pages, or starts to allocate, shows here
-    at once, whatever the machine's speed.
+    at once, whatever the machine's speed. Meant for a process of its own (malloc is pinned).
     """
-    call(), call()
+    calls = _counting_calls(call)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(calls):
         call()
@@ -309,14 +330,15 @@ def _malloc_in_use() -> int:
     return info.uordblks + info.hblkhd
 
 
-def held_bytes_per_call(call: Callable[[], Any], calls: int = COUNT_CALLS) -> float:
+def held_bytes_per_call(call: Callable[[], Any]) -> float:
     """Bytes of C heap (glibc malloc) that each call's result keeps alive.
 
     A zero-copy result holds only its tensor or array header (hundreds of bytes), a copy holds its
     data. Python objects small enough for pymalloc are not counted; torch and numpy buffers are.
     The cyclic garbage collector is off while counting, so that it frees nothing in between.
+    Meant for a process of its own (malloc is pinned).
     """
-    call(), call()
+    calls = _counting_calls(call)
     gc.disable()
     before = _malloc_in_use()
     held = [call() for _ in range(calls)]

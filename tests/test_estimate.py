@@ -5,7 +5,7 @@ import shutil
 
 from asv.util import load_json, write_json
 
-from bridge_bench import cli, estimate
+from bridge_bench import cli, estimate, results
 
 
 def test_the_estimate_is_the_fastest_look_and_its_interval_the_two_fastest():
@@ -41,7 +41,10 @@ def test_a_real_run_is_finalized_and_finalize_rewrites_only_timed_results(small_
     for row in timed.values():
         row[result] = [sorted(s)[len(s) // 2] if s else v for v, s in zip(row[result], row[samples])]
     write_json(str(file), data, api_version=2)
+    (warning,) = results.load([results_dir]).warnings
+    assert str(file) in warning and "hold asv's median" in warning and "bridge-bench finalize" in warning
     assert cli.main(["finalize", str(results_dir)]) == 0
+    assert not results.load([results_dir]).warnings
     again = load_json(str(file), api_version=2)
     for name, row in again["results"].items():
         if name in untouched:
