@@ -8,14 +8,16 @@ folder) and a private HOME, so they never touch the user's results or `~/.asv-ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
-from bridge_bench import estimate
+from bridge_bench import estimate, sampling
 
 
 class AsvError(RuntimeError):
@@ -79,23 +81,48 @@ def results_dir(config: Path) -> Path:
 
 
 def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, str] | None = None,
-                 extra: list[str] = (), python: str | None = None) -> str:
-    """`asv run -E existing --record-samples` on the checkout's HEAD, its timed results finalized
-    (bridge_bench.estimate); returns the commit hash the results carry.
+                 extra: list[str] = (), python: str | None = None, rounds: int = sampling.LOOKS) -> str:
+    """`asv run -E existing --record-samples` on the checkout's HEAD, one asv process per round,
+    its timed results finalized (bridge_bench.estimate); returns the commit hash the results carry.
 
-    Samples are always recorded: they are the looks the published figure and compare's test use.
-    `python` runs the benchmarks in another interpreter that has this project installed
-    (`-E existing:PYTHON`); by default the one running this.
+    One asv process per round (`-a rounds=1`, later rounds `--append-samples`): asv forks every
+    benchmark process of a run from one forkserver, so within one `asv run` all looks share its
+    libraries' addresses, and whether a case ever met a fast layout differed from run to run (the
+    fastest look of call-bound cases moved 1.09x between identical runs at the median). A new asv
+    process per round gives every round a new forkserver; the rounds of one run share their
+    `sampling.Looks` record through `sampling.RUN_VARIABLE`. Samples are always recorded: they are
+    the looks. `python` runs the benchmarks in another interpreter that has this project
+    installed (`-E existing:PYTHON`); by default the one running this.
     """
+    with looks_record(env) as run_env:
+        for r in range(rounds):
+            print(f"bridge-bench: round {r + 1} of {rounds}", file=sys.stderr, flush=True)
+            commit = run_round(config, machine, bench, run_env, extra, python, append=r > 0)
+    estimate.finalize(results_dir(config))
+    return commit
+
+
+@contextlib.contextmanager
+def looks_record(env: dict[str, str] | None = None):
+    """`env` (default: this process's) naming a new `sampling.Looks` record, removed afterwards."""
+    run = uuid.uuid4().hex
+    try:
+        yield {**(os.environ if env is None else env), sampling.RUN_VARIABLE: run}
+    finally:
+        sampling.looks_file(run).unlink(missing_ok=True)
+
+
+def run_round(config: Path, machine: str, bench: list[str], env: dict[str, str], extra: list[str] = (),
+              python: str | None = None, append: bool = False) -> str:
+    """One round: one `asv run -a rounds=1`, appending its samples to the run's results when `append`."""
     repo = config.resolve().parent / load_config(config).get("repo", ".")
     commit = head_commit(repo)
     existing = f"existing:{python}" if python else "existing"
-    args = ["run", "-E", existing, "--config", str(config), "--machine", machine,
-            "--set-commit-hash", commit, "--record-samples", *extra]
+    args = ["run", "-E", existing, "--config", str(config), "--machine", machine, "--set-commit-hash", commit,
+            "--record-samples", "-a", "rounds=1", *["--append-samples"] * append, *extra]
     for regex in bench:
         args += ["--bench", regex]
     run_asv(args, env=env, cwd=repo)
-    estimate.finalize(results_dir(config))
     return commit
 
 
@@ -140,13 +167,16 @@ def run_paired(config: Path, sides: dict[str, tuple[str | None, dict[str, str]]]
     """
     names = list(sides)
     prepared = {}
-    for name, (python, extra) in sides.items():
-        conf = private_config(config, out / name)
-        prepared[name] = (conf, private_env(out / name / "home", machine, python, **extra), python)
-    for r in range(rounds):
-        for name in (names if r % 4 in (0, 3) else names[::-1]):
-            conf, env, python = prepared[name]
-            print(f"paired: round {r + 1} of {rounds}: {name}", file=sys.stderr, flush=True)
-            run_existing(conf, machine, bench, env=env, python=python,
-                         extra=["-a", "rounds=1"] + ["--append-samples"] * (r > 0))
+    with contextlib.ExitStack() as stack:
+        for name, (python, extra) in sides.items():
+            conf = private_config(config, out / name)
+            env = stack.enter_context(looks_record(private_env(out / name / "home", machine, python, **extra)))
+            prepared[name] = (conf, env, python)
+        for r in range(rounds):
+            for name in (names if r % 4 in (0, 3) else names[::-1]):
+                conf, env, python = prepared[name]
+                print(f"paired: round {r + 1} of {rounds}: {name}", file=sys.stderr, flush=True)
+                run_round(conf, machine, bench, env, python=python, append=r > 0)
+    for conf, _, _ in prepared.values():
+        estimate.finalize(results_dir(conf))
     return {name: results_dir(prepared[name][0]) for name in names}

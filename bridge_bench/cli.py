@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bridge_bench import asvrun, context, estimate, fidelity, inputs, paths
+from bridge_bench import asvrun, context, estimate, fidelity, inputs, paths, sampling
 
 EXIT_BAD_INPUT = 2
 
@@ -66,7 +66,7 @@ def cmd_run(args) -> int:
                                   ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu")),
           file=sys.stderr)
     extra = ["--quick"] * args.quick + ["--show-stderr"] * args.show_stderr
-    asvrun.run_existing(args.config, machine, args.bench, extra=extra)
+    asvrun.run_existing(args.config, machine, args.bench, extra=extra, rounds=1 if args.quick else sampling.LOOKS)
     if not args.no_publish:
         asvrun.run_asv(["publish", "--config", str(args.config)], cwd=args.config.resolve().parent)
         conf = asvrun.load_config(args.config)

@@ -174,13 +174,30 @@ def in_child(work: Callable[[], Any], timeout_s: int = CHILD_TIMEOUT_S) -> Any:
     return value
 
 
-def _pace_file() -> Path:
-    """The file of this run's `Looks`, named by the benchmark processes' common parent."""
+#: Names the `Looks` record shared by the rounds of one run, when they are separate asv processes
+#: (`asvrun.run_existing` sets it); without it the record is named by the benchmark processes'
+#: common parent, which lives for one `asv run`.
+RUN_VARIABLE = "BRIDGE_BENCH_RUN"
+
+
+def looks_file(run: str) -> Path:
+    """The `Looks` record of the run named `run`."""
+    return _looks_folder() / f"run-{run}.json"
+
+
+def _looks_folder() -> Path:
     folder = Path(tempfile.gettempdir()) / "bridge-bench-looks"
     folder.mkdir(exist_ok=True)
-    mine = folder / f"{os.getppid()}.json"
+    return folder
+
+
+def _pace_file() -> Path:
+    """The file of this run's `Looks`: named by `RUN_VARIABLE`, else by the processes' common parent."""
+    if os.environ.get(RUN_VARIABLE):
+        return looks_file(os.environ[RUN_VARIABLE])
+    mine = _looks_folder() / f"{os.getppid()}.json"
     if not mine.exists():
-        for old in folder.glob("*.json"):
+        for old in _looks_folder().glob("[0-9]*.json"):
             if not Path(f"/proc/{old.stem}").exists():
                 old.unlink(missing_ok=True)
     return mine
@@ -191,9 +208,10 @@ class Looks:
 
     asv calls the benchmark once per round, each time in a new process; this record, a file shared
     by every benchmark process of the run, is what tells a round whether to look (`due`), how
-    long to wait first (`wait`), and whether the case was already refused. Every benchmark process
-    of one `asv run` (and environment) has the same parent, asv's forkserver or, with `spawn`, asv
-    itself: the parent's pid names the file. Files of runs whose parent is gone are removed when a
+    long to wait first (`wait`), and whether the case was already refused. A run of
+    `bridge-bench` names it (`RUN_VARIABLE`, one asv process per round). In a plain `asv run`
+    every benchmark process has the same parent, asv's forkserver or, with `spawn`, asv itself:
+    the parent's pid names the file, and files of runs whose parent is gone are removed when a
     new run starts one.
     """
 

@@ -30,6 +30,6 @@ def small_asv_run(tmp_path_factory):
     benches = [asvrun.bench_regex(f"bench_sizes.{cls}.time_convert", (path, size, "float32", "C"))
                for cls, path in cases for size in (8, 65536, 4 * 1024 * 1024)]
     benches.append(r"bench_memory\.PeakMemory\.peakmem_(convert|prepared)\('(from_numpy|tensor)'")
-    asvrun.run_existing(conf, "bridge-bench-report-test", benches, env=env, extra=["-a", "rounds=4"])
+    asvrun.run_existing(conf, "bridge-bench-report-test", benches, env=env, rounds=4)
     asvrun.run_asv(["publish", "--config", str(conf)], env=env, cwd=root)
     return work / "results", work / "html"

@@ -33,7 +33,7 @@ def asv_run(tmp_path_factory):
         r"bench_memory\.PeakMemory\.peakmem_(convert|prepared)\('(from_numpy|tensor)'",
         r"bench_context\.",
     ]
-    commit = asvrun.run_existing(conf, MACHINE, benches, env=env, extra=["-a", f"rounds={ROUNDS}"])
+    commit = asvrun.run_existing(conf, MACHINE, benches, env=env, rounds=ROUNDS)
     (result_file,) = asvrun.result_files(work / "results", MACHINE)
     return results.load([work / "results"], drop_unusable=False).frame, commit, result_file
 

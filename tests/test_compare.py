@@ -32,7 +32,7 @@ def real_run(work: Path, cases, rounds: int = 4, **env) -> Path:
     regexes = [asvrun.bench_regex(f"bench_sizes.{BENCH[p]}.{method}", (p, s, "float32", "C"))
                for p, s in cases for method in ("time_convert", "track_faults", "track_held_bytes")]
     asvrun.run_existing(conf, MACHINE, regexes, env=asvrun.private_env(work / "home", MACHINE, **env),
-                        extra=["-a", f"rounds={rounds}"])
+                        rounds=rounds)
     return work / "results"
 
 
