@@ -16,7 +16,9 @@ What was measured on the machines this suite runs on (README, "Figures") shapes 
 - **Layout matters as much as noise.** Every benchmark process is forked from the same parent and
   so allocates at the same addresses: one run timed `torch.from_numpy` 1.8x slow in every look,
   and `a.copy()` of 4 KiB runs 250 or 360 ns depending on where the copy lands. Each look
-  randomizes its memory layout (`randomize_layout`), so every run samples the same layouts.
+  randomizes its memory layout (`randomize_layout`), and each round is its own asv process with
+  its own forkserver, hence its own library addresses (`bridge_bench.asvrun`), so every run
+  samples the same layouts.
 - **Some variance lives between processes** (page placement, huge pages, the allocator's state):
   each look is a fresh process, forked by asv for the round.
 

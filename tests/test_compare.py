@@ -79,6 +79,14 @@ def test_identical_sides_show_no_change(baseline):
     assert set(result.cases["status"]) == {"same"} and not len(result.regressions)
 
 
+def test_each_round_is_an_asv_process_and_slow_cases_look_every_second_round(baseline):
+    """4 rounds, each its own `asv run`: the rounds share one record of looks, so the stride holds."""
+    frame, _ = compare.Side(baseline).load()
+    timed = frame[frame["benchmark"].str.endswith("time_convert")].set_index(["path", "size"])["samples"]
+    assert len(timed[("from_numpy", 8)]) == 4 and len(timed[("np_copy", 4096)]) == 4
+    assert len(timed[("clone", 64 * MiB)]) == 2 and len(timed[("tensor", 64 * MiB)]) == 2
+
+
 def test_classes_follow_the_baselines_time_and_the_unit(baseline):
     result = compare.compare(compare.Side(baseline), compare.Side(baseline))
     assert one(result, "from_numpy", 8).kind == "call-bound"

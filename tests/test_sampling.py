@@ -69,6 +69,7 @@ def test_a_child_returns_its_result_and_turns_refusals_and_crashes_into_reasons(
 def run_record(tmp_path, monkeypatch):
     """A private folder for the run's record of looks."""
     monkeypatch.setattr(sampling.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.delenv(sampling.RUN_VARIABLE, raising=False)
     return tmp_path / "bridge-bench-looks" / f"{os.getppid()}.json"
 
 
@@ -110,6 +111,16 @@ def test_records_of_finished_runs_are_removed(run_record):
     gone.write_text("{}")
     sampling.Looks("c").done(1e-6)
     assert not gone.exists() and run_record.exists()
+
+
+def test_rounds_run_as_separate_asv_processes_share_the_record_their_run_names(run_record, monkeypatch):
+    monkeypatch.setenv(sampling.RUN_VARIABLE, "abc")
+    sampling.Looks("c").done(1e-6)
+    assert sampling.looks_file("abc").exists() and not run_record.exists()
+    assert sampling.Looks("c").state["looks"] == 1, "the next round reads the look"
+    monkeypatch.delenv(sampling.RUN_VARIABLE)
+    sampling.Looks("c").done(1e-6)  # a plain asv run clears records of dead parents, not named runs
+    assert sampling.looks_file("abc").exists() and run_record.exists()
 
 
 @pytest.fixture
