@@ -186,7 +186,7 @@ def cmd_paired(args) -> int:
     for flag, python in (("--baseline-python", args.baseline_python), ("--candidate-python", args.candidate_python)):
         if python and not Path(python).is_file():
             raise BadInput(f"{flag} {python}: no such interpreter")
-    factors = compare.factors_for(args.factor, args.memory_factor)
+    factors = compare.factors_for(args.factor, args.memory_factor, defaults=compare.PAIRED_FACTORS)
     sides = {"baseline": (args.baseline_python, _assignments(args.baseline_env, "--baseline-env")),
              "candidate": (args.candidate_python, _assignments(args.candidate_env, "--candidate-env"))}
     dirs = asvrun.run_paired(args.config, sides, args.bench, args.out, args.rounds)

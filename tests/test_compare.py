@@ -96,11 +96,12 @@ def test_classes_follow_the_baselines_time_and_the_unit(baseline):
 
 
 @pytest.mark.parametrize("path, size", [("from_numpy", 8), ("numpy", 64 * MiB), ("np_copy", 4096)])
-def test_a_call_bound_slowdown_of_15_percent_is_a_regression(baseline, tmp_path, path, size):
-    slower = scaled_copy(baseline, tmp_path / "slow", path, 1.15)
+def test_a_call_bound_slowdown_past_the_factor_is_a_regression(baseline, tmp_path, path, size):
+    slowdown = compare.FACTORS["call-bound"] * 1.05
+    slower = scaled_copy(baseline, tmp_path / "slow", path, slowdown)
     result = compare.compare(compare.Side(baseline), compare.Side(slower))
     row = one(result, path, size)
-    assert row.status == "regression" and row.ratio == pytest.approx(1.15)
+    assert row.status == "regression" and row.ratio == pytest.approx(slowdown)
     assert set(result.regressions["path"]) == {path}, "nothing else moved"
     back = compare.compare(compare.Side(slower), compare.Side(baseline))
     assert one(back, path, size).status == "improvement" and not len(back.regressions)
