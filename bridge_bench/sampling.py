@@ -60,8 +60,9 @@ WARMUP_BATCHES = 4
 WARMUP_S = 0.02
 #: Looks at a case in a run (asv rounds). In a full run on the development machine 56 % of all
 #: looks at zero-copy paths caught no quiet moment, yet the fastest of 12 looks at each of 26
-#: sizes agreed within 1.07x for every path (README, "Figures"); each round costs every case an
-#: asv process (~15 ms), which is what bounds the count in a 15-minute run.
+#: sizes agreed within 1.02x-1.13x for every path in each of four runs (README, "Figures"); each
+#: round costs every case an asv process (~15 ms), which is what bounds the count in a
+#: 15-minute run.
 LOOKS = 12
 #: A case whose call takes a batch or more (a copy of megabytes) looks in every second round
 #: only: its looks cost 5-30x more, and its variance sits between processes and layouts, which
