@@ -87,9 +87,9 @@ def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, st
 
     One asv process per round (`-a rounds=1`, later rounds `--append-samples`): asv forks every
     benchmark process of a run from one forkserver, so within one `asv run` all looks share its
-    libraries' addresses, and whether a case ever met a fast layout differed from run to run (the
-    fastest look of call-bound cases moved 1.09x between identical runs at the median). A new asv
-    process per round gives every round a new forkserver; the rounds of one run share their
+    libraries' addresses; a new asv process per round gives every round a new forkserver, so the
+    looks sample those layouts too (README, "Figures": it did not reduce how far the fastest looks
+    move between runs, and costs a full run ~30 %). The rounds of one run share their
     `sampling.Looks` record through `sampling.RUN_VARIABLE`. Samples are always recorded: they are
     the looks. `python` runs the benchmarks in another interpreter that has this project
     installed (`-E existing:PYTHON`); by default the one running this.
