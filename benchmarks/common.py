@@ -12,7 +12,7 @@ type registered below for methods named `time_convert`, takes one *look* per asv
 round's fresh benchmark process it randomizes the memory layout, runs the factory and times the
 returned call with `bridge_bench.sampling` (batches of bare calls; the fastest batch of a short
 window). Each look is one asv sample, the batch size is asv's `number`, and the published figure
-is the fastest look (`bridge_bench.estimate`). Preparation never sits in a timed region, and the
+is asv's median of the looks (`bridge_bench.estimate`). Preparation never sits in a timed region, and the
 harness costs one `timeit` loop iteration per call, as in a tight loop. `sampling.Looks` spaces a
 case's looks seconds apart and gives slow cases every second round only.
 
@@ -28,8 +28,8 @@ parallel region in a child forked after torch's OpenMP pool started would deadlo
 (`cuda = True`) measure consecutive windows in one benchmark process: a CUDA context does not
 survive a fork, so a crash there fails the benchmark rather than skipping it.
 
-With BRIDGE_BENCH_REFERENCE_DIR set, every look at a call under 5 us is followed by a plain
-`timeit` loop of 10,000 calls of the same bound call, appended to reference.jsonl there:
+With BRIDGE_BENCH_REFERENCE_DIR set, every look at a call under 5 us is followed by plain
+`timeit` loops of 10,000 calls of the same bound call, the fastest appended to reference.jsonl there:
 `bridge-bench fidelity` reads both figures from the same processes.
 """
 import hashlib
@@ -81,13 +81,16 @@ def bind_or_skip(path_id, case):
 
 
 REFERENCE_CALLS = 10_000
+#: Each look's reference is the fastest of this many loops, as the look is the fastest of its batches.
+REFERENCE_LOOPS = 5
 #: Reference loops are taken for calls up to this long (10,000 calls in at most 50 ms).
 REFERENCE_MAX_S = 5e-6
 
 
 def _reference(call, param):
-    """One 10,000-call tight loop of the bound call, appended to BRIDGE_BENCH_REFERENCE_DIR/reference.jsonl."""
-    per_call = timeit.Timer(call).timeit(REFERENCE_CALLS) / REFERENCE_CALLS
+    """The fastest of a few 10,000-call tight loops of the bound call, appended to
+    BRIDGE_BENCH_REFERENCE_DIR/reference.jsonl."""
+    per_call = min(timeit.Timer(call).repeat(REFERENCE_LOOPS, REFERENCE_CALLS)) / REFERENCE_CALLS
     path, size, dtype, layout = param
     record = {"path": path, "size": size, "dtype": dtype, "layout": layout, "pid": os.getpid(),
               "calls": REFERENCE_CALLS, "seconds_per_call": per_call}

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bridge_bench import asvrun, context, estimate, fidelity, inputs, paths, sampling
+from bridge_bench import asvrun, context, fidelity, inputs, paths, sampling
 
 EXIT_BAD_INPUT = 2
 
@@ -75,20 +75,6 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_finalize(args) -> int:
-    from asv.util import UserError
-
-    for folder in args.results_dir:
-        if not folder.is_dir():
-            raise BadInput(f"{folder}: no such results directory")
-        try:
-            changed = estimate.finalize(folder)
-        except (UserError, ValueError, KeyError, IndexError) as exc:
-            raise BadInput(f"{folder}: a result file is not asv's ({str(exc).splitlines()[0]}); nothing after it was changed")
-        print(f"{folder}: {changed} timed results now carry the fastest look", file=sys.stderr)
-    return 0
-
-
 def cmd_fidelity(args) -> int:
     try:
         fidelity.validate(args.path, args.size)
@@ -111,9 +97,11 @@ def cmd_noise(args) -> int:
     tight = None
     if args.tight_loop:
         ids = [p.id for p in paths.CATALOGUE if p.shares and not p.cuda]
-        print(f"tight loops of {len(ids)} zero-copy paths, 100 x 10,000 calls each", file=sys.stderr)
+        print(f"tight loops of {len(ids)} zero-copy paths, in {fidelity.TIGHT_PROCESSES} fresh processes each",
+              file=sys.stderr)
         tight = {}
-        for pid in ids:
+        for n, pid in enumerate(ids, 1):
+            print(f"  {n}/{len(ids)} {paths.get(pid).label}", file=sys.stderr, flush=True)
             try:
                 tight[paths.get(pid).label] = fidelity.tight_loop(pid)
             except NotImplementedError:
@@ -240,11 +228,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-stderr", action="store_true", help="show skip reasons and benchmark output")
     p.add_argument("--no-publish", action="store_true", help="skip asv publish")
     p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("finalize", help="after a plain `asv run`: publish the fastest look of each timed case")
-    p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
-                   help="asv results directories (default: .asv/results)")
-    p.set_defaults(func=cmd_finalize)
 
     p = sub.add_parser("fidelity", help="asv's figure for zero-copy paths against a tight loop; exit 1 beyond the limit")
     p.add_argument("--config", **config)

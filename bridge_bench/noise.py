@@ -74,7 +74,7 @@ def _flags(base: pd.DataFrame, cand: pd.DataFrame, factors) -> pd.DataFrame:
     judged = compare.compare_frames(base, cand, factors)
     judged = judged[judged["_merge"] == "both"]
     timed = judged["kind"].isin(["call-bound", "memory-bound"])
-    classes = [issue_class({**r, "value": r["best_base"]}) if t else r["kind"]
+    classes = [issue_class({**r, "value": r["value_base"]}) if t else r["kind"]
                for t, (_, r) in zip(timed, judged.iterrows())]
     return judged.assign(cls=classes, timed=timed)
 
@@ -116,7 +116,7 @@ def movement(runs: list[pd.DataFrame]) -> pd.DataFrame:
 
 def render(sources: list[Path], runs: list[pd.DataFrame], tight: dict[str, float] | None = None) -> str:
     lines = [f"{len(runs)} runs: " + ", ".join(map(str, sources)), ""]
-    lines.append("Zero-copy paths over the sizes of the size sweep (published figure: the fastest look)")
+    lines.append("Zero-copy paths over the sizes of the size sweep (published figure: the median of the looks)")
     for k, run in enumerate(runs):
         table = stability(run)
         if tight:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import estimate, paths
+from bridge_bench import paths
 
 #: Keys of a result's `params` (machine entry + environment requirements) kept as columns.
 CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_defrag",
@@ -132,17 +132,6 @@ def stale_context(file: Path, rows: list[dict]) -> list[str]:
     return out
 
 
-def unfinalized(file: Path, rows: list[dict]) -> list[str]:
-    """A warning when a file's timed results hold asv's median of their looks instead of the fastest
-    look: written by a plain `asv run` (or before looks existed), not by bridge-bench."""
-    stale = [r for r in rows if r["status"] == "ok" and estimate.is_timed(r["benchmark"])
-             and isinstance(r["samples"], list) and r["value"] != estimate.published(r["samples"])]
-    if not stale:
-        return []
-    return [f"{file}: {len(stale)} timed results hold asv's median, not the fastest look; "
-            f"`bridge-bench finalize {file.parent.parent}` publishes the fastest (README, 'What is timed')"]
-
-
 def load(dirs, drop_unusable: bool = True) -> Loaded:
     """Load every result file under each asv results directory in `dirs`.
 
@@ -179,7 +168,7 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
                 continue
             files += 1
             rows += new
-            warnings += stale_context(file, new) + unfinalized(file, new)
+            warnings += stale_context(file, new)
             if not any(row["status"] == "ok" for row in new):
                 warnings.append(f"{file}: no measured value, all {len(new)} results skipped or failed")
     frame = pd.DataFrame(rows, columns=COLUMNS)

@@ -11,8 +11,8 @@ What was measured on the machines this suite runs on (README, "Figures") shapes 
   of 0.1 ms to several seconds (thread CPU time is as slow as wall time: contention, not steal);
   in a noisy phase two thirds of all 10 ms windows hold no quiet moment, yet over 20 minutes every
   10-second stretch but one held a batch within 2 % of the quietest. So a case is looked at many
-  times, each look short, the looks spread over the whole run (asv's rounds, `Looks`), and the
-  published figure is the fastest look (bridge_bench.estimate).
+  times, each look short and keeping its fastest batch, the looks spread over the whole run
+  (asv's rounds, `Looks`).
 - **Layout matters as much as noise.** Every benchmark process is forked from the same parent and
   so allocates at the same addresses: one run timed `torch.from_numpy` 1.8x slow in every look,
   and `a.copy()` of 4 KiB runs 250 or 360 ns depending on where the copy lands. Each look
@@ -20,7 +20,8 @@ What was measured on the machines this suite runs on (README, "Figures") shapes 
   its own forkserver, hence its own library addresses (`bridge_bench.asvrun`), so every run
   samples the same layouts.
 - **Some variance lives between processes** (page placement, huge pages, the allocator's state):
-  each look is a fresh process, forked by asv for the round.
+  each look is a fresh process, forked by asv for the round, and the published figure is the
+  median over looks, i.e. over processes and layouts (bridge_bench.estimate).
 
 Nothing here knows asv; `benchmarks/common.py` turns looks into asv samples and
 `bridge_bench.estimate` turns samples into the published figure.
@@ -58,15 +59,13 @@ MIN_BATCHES = 3
 WARMUP_BATCHES = 4
 #: ...unless they take longer than this (a 64 MiB copy: two or three calls).
 WARMUP_S = 0.02
-#: Looks at a case in a run (asv rounds). In a full run on the development machine 56 % of all
-#: looks at zero-copy paths caught no quiet moment, yet the fastest of 12 looks at each of 26
-#: sizes agreed within 1.02x-1.13x for every path in each of four runs (README, "Figures"); each
-#: round costs every case an asv process (~15 ms), which is what bounds the count in a
-#: 15-minute run.
+#: Looks at a case in a run (asv rounds). The median of 12 looks at each of 26 sizes agreed
+#: within 1.05x for every zero-copy path in each of four full runs on the development machine
+#: (README, "Figures"); each round costs every case an asv process (~15 ms), which is what bounds
+#: the count in a 15-minute run.
 LOOKS = 12
 #: A case whose call takes a batch or more (a copy of megabytes) looks in every second round
-#: only: its looks cost 5-30x more, and its variance sits between processes and layouts, which
-#: 6 looks sample about as well as 12.
+#: only: its looks cost 5-30x more; 12 looks for these would not fit a 15-minute run.
 SLOW_STRIDE = 2
 #: CUDA paths measure in one process (no fork after CUDA): this many consecutive windows.
 IN_PROCESS_WINDOWS = 5
