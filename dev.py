@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """The README's two commands on a fresh machine: `python3 dev.py bench` and `python3 dev.py test`.
 
-Both create ./.venv (if missing) and install the project with what it needs. torch is pinned
-explicitly (BRIDGE_BENCH_TORCH, default torch==2.13.0): an unpinned torch resolves to a CUDA
-build of several GB, which a machine without a GPU must not pull.
+Both create ./.venv (if missing) and install the project with what it needs, again only when
+pyproject.toml or the torch pin changed (a stamp in .venv records what was installed). torch is
+pinned explicitly (BRIDGE_BENCH_TORCH, default torch==2.13.0): an unpinned torch resolves to a
+CUDA build of several GB, which a machine without a GPU must not pull.
 """
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -17,6 +19,15 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 TORCH = os.environ.get("BRIDGE_BENCH_TORCH", "torch==2.13.0")
+BROWSER = ROOT / "tests" / "browser"
+
+
+def _fingerprint(*parts: bytes) -> str:
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def _stale(stamp: Path, fingerprint: str) -> bool:
+    return not stamp.exists() or stamp.read_text() != fingerprint
 
 
 def sh(*cmd: str) -> None:
@@ -30,8 +41,25 @@ def install() -> None:
     if not (BIN / "python").exists():
         print(f"creating {VENV}", file=sys.stderr)
         venv.create(VENV, with_pip=True)
+    stamp, fingerprint = VENV / "bridge-bench-installed", _fingerprint((ROOT / "pyproject.toml").read_bytes(),
+                                                                       TORCH.encode())
+    if not _stale(stamp, fingerprint):
+        return
     sh(str(BIN / "python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     sh(str(BIN / "python"), "-m", "pip", "install", "--quiet", "-e", ".[bench,test]", TORCH)
+    stamp.write_text(fingerprint)
+
+
+def browser_libraries() -> None:
+    """The browser test answers the dashboard's CDN requests from npm copies of the same libraries."""
+    if not shutil.which("npm"):
+        print("npm not found: the browser test will skip (it needs Debian's chromium and npm)", file=sys.stderr)
+        return
+    stamp = BROWSER / "node_modules" / ".bridge-bench-installed"
+    fingerprint = _fingerprint((BROWSER / "package-lock.json").read_bytes())
+    if _stale(stamp, fingerprint):
+        sh("npm", "ci", "--prefix", str(BROWSER), "--no-audit", "--no-fund", "--ignore-scripts")
+        stamp.write_text(fingerprint)
 
 
 def main(argv: list[str]) -> None:
@@ -41,11 +69,7 @@ def main(argv: list[str]) -> None:
     if argv[0] == "bench":
         sh(str(BIN / "bridge-bench"), "run", *argv[1:])
         return
-    # The browser test answers the dashboard's CDN requests from npm copies of the same libraries.
-    if shutil.which("npm"):
-        sh("npm", "ci", "--prefix", "tests/browser", "--no-audit", "--no-fund", "--ignore-scripts")
-    else:
-        print("npm not found: the browser test will skip (it needs Debian's chromium and npm)", file=sys.stderr)
+    browser_libraries()
     sh(str(BIN / "python"), "-m", "pytest", *argv[1:])
 
 

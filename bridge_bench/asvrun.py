@@ -17,7 +17,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from bridge_bench import sampling
+from bridge_bench import estimate, sampling
 
 
 class AsvError(RuntimeError):
@@ -82,15 +82,15 @@ def results_dir(config: Path) -> Path:
 
 def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, str] | None = None,
                  extra: list[str] = (), python: str | None = None, rounds: int = sampling.LOOKS) -> str:
-    """`asv run -E existing --record-samples` on the checkout's HEAD, one asv process per round;
-    returns the commit hash the results carry.
+    """`asv run -E existing --record-samples` on the checkout's HEAD, one asv process per round,
+    its timed results finalized (bridge_bench.estimate); returns the commit hash the results carry.
 
     One asv process per round (`-a rounds=1`, later rounds `--append-samples`): asv forks every
     benchmark process of a run from one forkserver, so within one `asv run` all looks share its
     libraries' addresses; a new asv process per round gives every round a new forkserver, so the
-    looks sample those layouts too. With one asv process per run, the median of a call-bound
-    case's looks moved between identical runs by up to 1.12x (22 of 7488 comparisons past 1.10);
-    with one per round, by up to 1.07x (README, "Figures"). It costs a full run ~30 %. The rounds of one run share their
+    looks sample those layouts too (README, "Figures": on a quiet day, the published figure of a
+    call-bound case moved less between identical runs; it costs a full run ~30 %). The rounds of
+    one run share their
     `sampling.Looks` record through `sampling.RUN_VARIABLE`. Samples are always recorded: they are
     the looks. `python` runs the benchmarks in another interpreter that has this project
     installed (`-E existing:PYTHON`); by default the one running this.
@@ -100,6 +100,7 @@ def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, st
             print(f"bridge-bench: round {r + 1} of {rounds}", file=sys.stderr, flush=True)
             commit = run_round(config, machine, timed_only(bench) if r else bench, run_env, extra, python,
                                append=r > 0)
+    estimate.finalize(results_dir(config))
     return commit
 
 
@@ -172,7 +173,7 @@ def run_paired(config: Path, sides: dict[str, tuple[str | None, dict[str, str]]]
     side gets a private configuration and results folder under `out`, its rounds appended to one
     result file (`--append-samples`). asv's own `--interleave-rounds` does this for managed
     environments only, and cannot give two sides different environment variables.
-    Returns each side's results folder.
+    Returns each side's results folder, finalized.
     """
     names = list(sides)
     prepared = {}
@@ -186,4 +187,6 @@ def run_paired(config: Path, sides: dict[str, tuple[str | None, dict[str, str]]]
                 conf, env, python = prepared[name]
                 print(f"paired: round {r + 1} of {rounds}: {name}", file=sys.stderr, flush=True)
                 run_round(conf, machine, bench, env, python=python, append=r > 0)
+    for conf, _, _ in prepared.values():
+        estimate.finalize(results_dir(conf))
     return {name: results_dir(prepared[name][0]) for name in names}

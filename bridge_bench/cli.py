@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bridge_bench import asvrun, context, fidelity, inputs, paths, sampling
+from bridge_bench import asvrun, context, estimate, fidelity, inputs, paths, sampling
 
 EXIT_BAD_INPUT = 2
 
@@ -72,6 +72,20 @@ def cmd_run(args) -> int:
         conf = asvrun.load_config(args.config)
         print(f"dashboard: {(args.config.resolve().parent / conf.get('html_dir', 'html') / 'index.html')}"
               f"  (serve it: asv preview --config {args.config})", file=sys.stderr)
+    return 0
+
+
+def cmd_finalize(args) -> int:
+    from asv.util import UserError
+
+    for folder in args.results_dir:
+        if not folder.is_dir():
+            raise BadInput(f"{folder}: no such results directory")
+        try:
+            changed = estimate.finalize(folder)
+        except (UserError, ValueError, KeyError, IndexError) as exc:
+            raise BadInput(f"{folder}: a result file is not asv's ({str(exc).splitlines()[0]}); nothing after it was changed")
+        print(f"{folder}: {changed} timed results now carry the median of their quiet looks", file=sys.stderr)
     return 0
 
 
@@ -228,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-stderr", action="store_true", help="show skip reasons and benchmark output")
     p.add_argument("--no-publish", action="store_true", help="skip asv publish")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("finalize", help="after a plain `asv run`: publish the median of each timed case's quiet looks")
+    p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
+                   help="asv results directories (default: .asv/results)")
+    p.set_defaults(func=cmd_finalize)
 
     p = sub.add_parser("fidelity", help="asv's figure for zero-copy paths against a tight loop; exit 1 beyond the limit")
     p.add_argument("--config", **config)

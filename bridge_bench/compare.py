@@ -8,9 +8,9 @@ benchmark and parameters; ratios are candidate / baseline, read in the direction
 
 Three kinds of case, three rules, each about the figure that is published:
 
-- **Timed cases** (`time_convert`: looks, bridge_bench.estimate). The published figure is asv's
-  median over the looks, so the ratio is median against median. On the shared machines this suite
-  runs on, that median moves between identical runs by a few percent when the call is bound by its
+- **Timed cases** (`time_convert`: looks, bridge_bench.estimate). The published figure is the
+  median of the quiet looks, and the ratio is that figure against the same. On the shared machines
+  this suite runs on, it moves between identical runs by a few percent when the call is bound by its
   own overhead and by more when it streams memory (README, "Figures"), so a case counts as changed
   when the ratio passes its class's factor (`FACTORS`, by the baseline's time: `MEMORY_BOUND_S`).
   A memory-bound case varies between processes (page placement, huge pages) and has half the
@@ -264,7 +264,7 @@ def headline(comparison: Comparison) -> str:
     s = comparison.summary()
     f = comparison.factors
     return (f"{s['regression']} regressions, {s['improvement']} improvements, {s['same']} unchanged "
-            f"(factors: call-bound {f['call-bound']:g}, memory-bound {f['memory-bound']:g} on asv's medians; "
+            f"(factors: call-bound {f['call-bound']:g}, memory-bound {f['memory-bound']:g} on the published figures; "
             f"counts {COUNT_FACTOR:g}; other {f['other']:g} with asv's test) "
             f"of {len(comparison.cases)} paired cases; "
             f"{s['only_baseline']} only in the baseline, {s['only_candidate']} only in the candidate")

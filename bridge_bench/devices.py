@@ -95,7 +95,7 @@ def event_seconds(call: Callable[[], Any], repeats: int = 20, warmup: int = 3) -
 
 def bandwidth_gbs(nbytes: int, seconds: list[float]) -> float:
     """GB/s of the fastest copy: a ceiling is the best the link did, and a transfer's published time
-    (asv's median of its windows, bridge_bench.estimate) can only be slower."""
+    (the median of its quiet windows, bridge_bench.estimate) can only be slower."""
     return nbytes / min(seconds) / GB
 
 

@@ -7,9 +7,9 @@ chosen cases with BRIDGE_BENCH_REFERENCE_DIR set: every look of a case (a measur
 benchmarks/common.py) then also times the same bound call in plain `timeit` loops of 10,000
 calls, so both figures come from the same processes at the same moments.
 
-Both sides use the same estimator: asv's stored figure is the median over looks of each look's
-fastest batch (bridge_bench.estimate), the reference the median over the same looks of each
-look's fastest 10,000-call loop. The ratio must lie within the limit both ways: a harness that
+Both sides use the same estimator (bridge_bench.estimate): asv's stored figure is the median of
+the quiet looks, each look the fastest batch of its window; the reference is the same estimate
+over the same looks' fastest 10,000-call loops. The ratio must lie within the limit both ways: a harness that
 adds time reads high, an estimator that undercuts the call's cost reads low.
 """
 
@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge_bench import asvrun, inputs, paths, results, sampling
+from bridge_bench import asvrun, estimate, inputs, paths, results, sampling
 
 BENCHMARKS = {paths.NUMPY_TO_TORCH: "bench_sizes.NumpyToTorch.time_convert",
               paths.TORCH_TO_NUMPY: "bench_sizes.TorchToNumpy.time_convert"}
@@ -97,7 +96,7 @@ def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES) -> list[Row]:
         measured = _asv_figures(work / "results", cases)
         reference = _reference_loops(work)
     return [Row(pid, size, measured.get((pid, size)),
-                statistics.median(reference[pid, size]) if reference.get((pid, size)) else None,
+                estimate.published(reference[pid, size]) if reference.get((pid, size)) else None,
                 len(reference.get((pid, size), [])))
             for pid, size in cases]
 
@@ -113,8 +112,8 @@ def render(rows: list[Row], threshold: float = THRESHOLD) -> str:
         verdict = "ok" if r.ok(threshold) else "FAIL"
         lines.append(f"{paths.get(r.path).label:<22} {inputs.format_size(r.size):>9} {ns(r.asv_s):>10} "
                      f"{ns(r.reference_s):>10} {ratio:>6}  {verdict}")
-    lines.append("asv: the figure asv stores, the median of the looks; reference: the median over the same looks "
-                 f"of each one's fastest 10,000-call timeit loop of the same bound call; limit {threshold:.2f}x either way")
+    lines.append("asv: the figure asv stores, the median of the quiet looks; reference: the same estimate over the "
+                 f"same looks' fastest 10,000-call timeit loops of the same bound call; limit {threshold:.2f}x either way")
     return "\n".join(lines)
 
 
@@ -133,7 +132,8 @@ def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, lo
     One process has one memory layout, and layouts alone move a zero-copy call by up to 2x (one
     process timed `torch.as_tensor` at 1.7 us, the next at 2.6 us), so a loop in this process
     says little: in each of `processes` fresh children, a random layout each and half a second
-    apart, the fastest of `loops` plain `timeit` loops; the median over the children.
+    apart, the fastest of `loops` plain `timeit` loops; over the children, the published estimate
+    (the median of the quiet ones).
     """
     import timeit
 
@@ -147,4 +147,4 @@ def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, lo
     for _ in range(processes):
         per_process.append(sampling.in_child(one))
         time.sleep(TIGHT_GAP_S)
-    return statistics.median(per_process)
+    return estimate.published(per_process)

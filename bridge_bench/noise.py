@@ -116,7 +116,7 @@ def movement(runs: list[pd.DataFrame]) -> pd.DataFrame:
 
 def render(sources: list[Path], runs: list[pd.DataFrame], tight: dict[str, float] | None = None) -> str:
     lines = [f"{len(runs)} runs: " + ", ".join(map(str, sources)), ""]
-    lines.append("Zero-copy paths over the sizes of the size sweep (published figure: the median of the looks)")
+    lines.append("Zero-copy paths over the sizes of the size sweep (published figure: the median of the quiet looks)")
     for k, run in enumerate(runs):
         table = stability(run)
         if tight:

@@ -253,7 +253,7 @@ def _transfers_section(frame: pd.DataFrame, runs: list[tuple]) -> Section:
     text = (f"{len(bad)} of {len(checked)} transfer bandwidths are more than {ceilings.TOLERANCE:.0%} above the "
             "same run's ceiling: those are measurement errors (a missing synchronise), not results."
             if len(bad) else f"All {len(checked)} transfer bandwidths are within their run's ceiling.")
-    text += (" GB/s = array bytes / the published time, the median of the looks (10^9 bytes/s); the ceiling of each direction is a "
+    text += (" GB/s = array bytes / the published time, the median of the quiet looks (10^9 bytes/s); the ceiling of each direction is a "
              f"{inputs.format_size(devices.CEILING_SIZE)} pinned copy timed with CUDA events in the same run.")
     # float32 over the size sweep; a case the dtype sweep measured too is read as the median of both
     sizes = (checked[checked["dtype"] == "float32"]

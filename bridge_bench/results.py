@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import paths
+from bridge_bench import estimate, paths
 
 #: Keys of a result's `params` (machine entry + environment requirements) kept as columns.
 CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_defrag",
@@ -132,6 +132,17 @@ def stale_context(file: Path, rows: list[dict]) -> list[str]:
     return out
 
 
+def unfinalized(file: Path, rows: list[dict]) -> list[str]:
+    """A warning when a file's timed results hold another figure than the published estimate:
+    asv's median of all looks, written by a plain `asv run`, not by bridge-bench."""
+    stale = [r for r in rows if r["status"] == "ok" and estimate.is_timed(r["benchmark"])
+             and isinstance(r["samples"], list) and r["value"] != estimate.published(r["samples"])]
+    if not stale:
+        return []
+    return [f"{file}: {len(stale)} timed results hold asv's median of all looks, not of the quiet ones; "
+            f"`bridge-bench finalize {file.parent.parent}` publishes the estimate (README, 'What is timed')"]
+
+
 def load(dirs, drop_unusable: bool = True) -> Loaded:
     """Load every result file under each asv results directory in `dirs`.
 
@@ -168,7 +179,7 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
                 continue
             files += 1
             rows += new
-            warnings += stale_context(file, new)
+            warnings += stale_context(file, new) + unfinalized(file, new)
             if not any(row["status"] == "ok" for row in new):
                 warnings.append(f"{file}: no measured value, all {len(new)} results skipped or failed")
     frame = pd.DataFrame(rows, columns=COLUMNS)

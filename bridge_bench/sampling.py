@@ -20,8 +20,8 @@ What was measured on the machines this suite runs on (README, "Figures") shapes 
   its own forkserver, hence its own library addresses (`bridge_bench.asvrun`), so every run
   samples the same layouts.
 - **Some variance lives between processes** (page placement, huge pages, the allocator's state):
-  each look is a fresh process, forked by asv for the round, and the published figure is the
-  median over looks, i.e. over processes and layouts (bridge_bench.estimate).
+  each look is a fresh process, forked by asv for the round, and the published figure is a
+  median over the looks no spell reached, i.e. over processes and layouts (bridge_bench.estimate).
 
 Nothing here knows asv; `benchmarks/common.py` turns looks into asv samples and
 `bridge_bench.estimate` turns samples into the published figure.
@@ -59,9 +59,8 @@ MIN_BATCHES = 3
 WARMUP_BATCHES = 4
 #: ...unless they take longer than this (a 64 MiB copy: two or three calls).
 WARMUP_S = 0.02
-#: Looks at a case in a run (asv rounds). The median of 12 looks at each of 26 sizes agreed
-#: within 1.05x for every zero-copy path in each of four full runs on the development machine
-#: (README, "Figures"); each round costs every case an asv process (~15 ms), which is what bounds
+#: Looks at a case in a run (asv rounds): enough that the quiet ones outnumber the rest even on
+#: a noisy day (README, "Figures"); each round costs every case an asv process (~15 ms), which is what bounds
 #: the count in a 15-minute run.
 LOOKS = 12
 #: A case whose call takes a batch or more (a copy of megabytes) looks in every second round
