@@ -125,14 +125,15 @@ TIGHT_PROCESSES = sampling.LOOKS
 TIGHT_GAP_S = 0.5
 
 
-def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, loops: int = 5,
-               calls: int = 10_000) -> float:
+def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, loops: int = 20,
+               calls: int = 2_000) -> float:
     """Seconds per call of a path's bound call without asv, read as asv's figure is read.
 
     One process has one memory layout, and layouts alone move a zero-copy call by up to 2x (one
     process timed `torch.as_tensor` at 1.7 us, the next at 2.6 us), so a loop in this process
     says little: in each of `processes` fresh children, a random layout each and half a second
-    apart, the fastest of `loops` plain `timeit` loops; over the children, the published estimate
+    apart, the fastest of `loops` plain `timeit` loops (of 1-10 ms: on a noisy day, slow spells
+    reached every one of five 10,000-call loops of `torch.Tensor(a)`, 54 ms each, and read it 1.3x); over the children, the published estimate
     (the median of the quiet ones).
     """
     import timeit
