@@ -37,11 +37,15 @@ from bridge_bench import estimate, inputs, results
 #: A timed case whose baseline takes at least this long per call streams memory (a copy of
 #: 1 MiB and more): its looks vary more between processes than a call-bound case's.
 MEMORY_BOUND_S = 10e-6
-#: Factors of the timed classes, from four identical full runs on the development machine
-#: (README, "Figures"): the smallest that flagged nothing over the 12 ordered pairs, with room.
+#: Factors of the timed classes, from two sets of four identical full runs on the development
+#: machine (README, "Figures"). Call-bound: in a quiet stretch 1.08 already flagged nothing over
+#: the 12 ordered pairs, 1.10 leaves room and still catches every 1.15x slowdown. Memory-bound:
+#: nothing both flags nothing and catches 90 % of 1.5x slowdowns (a 64 MiB copy moved 1.5x between
+#: quiet runs); 1.30 catches 94 % with 12 false flags of 2532 in the quiet set.
 FACTORS = {"call-bound": 1.10, "memory-bound": 1.30}
 #: The call-bound factor of a paired run (`bridge-bench paired`): both sides meet the same slow
-#: stretches; two paired sessions of identical sides flagged nothing at 1.08 (README, "Figures").
+#: stretches; two paired sessions of identical sides in a noisy stretch flagged one case of 20
+#: at 1.08 and caught 95-100 % of 1.15x slowdowns (README, "Figures").
 PAIRED_FACTORS = {**FACTORS, "call-bound": 1.08}
 #: Counts per call: changes beyond this factor and beyond the unit's floor are real.
 COUNT_FACTOR = 1.10
