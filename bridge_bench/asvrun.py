@@ -88,8 +88,9 @@ def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, st
     One asv process per round (`-a rounds=1`, later rounds `--append-samples`): asv forks every
     benchmark process of a run from one forkserver, so within one `asv run` all looks share its
     libraries' addresses; a new asv process per round gives every round a new forkserver, so the
-    looks sample those layouts too (README, "Figures": on a quiet day, the published figure of a
-    call-bound case moved less between identical runs; it costs a full run ~30 %). The rounds of
+    looks sample those layouts too (README, "Figures": over four quiet runs of each kind, a call-bound
+    case's published figure moved at most 1.07x with one process per round against 1.13x with one
+    per run, and 0 against 24 comparisons passed 1.10; it costs a full run ~30 %). The rounds of
     one run share their
     `sampling.Looks` record through `sampling.RUN_VARIABLE`. Samples are always recorded: they are
     the looks. `python` runs the benchmarks in another interpreter that has this project

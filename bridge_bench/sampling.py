@@ -59,9 +59,9 @@ MIN_BATCHES = 3
 WARMUP_BATCHES = 4
 #: ...unless they take longer than this (a 64 MiB copy: two or three calls).
 WARMUP_S = 0.02
-#: Looks at a case in a run (asv rounds): enough that the quiet ones outnumber the rest even on
-#: a noisy day (README, "Figures"); each round costs every case an asv process (~15 ms), which is what bounds
-#: the count in a 15-minute run.
+#: Looks at a case in a run (asv rounds): on a noisy day 40-60 % of them met a slow spell, and
+#: the published figure is the median of the rest (README, "Figures"); each round costs every
+#: case an asv process (~15 ms), which is what bounds the count in a 15-minute run.
 LOOKS = 12
 #: A case whose call takes a batch or more (a copy of megabytes) looks in every second round
 #: only: its looks cost 5-30x more; 12 looks for these would not fit a 15-minute run.
