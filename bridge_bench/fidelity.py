@@ -9,8 +9,8 @@ calls, so both figures come from the same processes at the same moments.
 
 Both sides use the same estimator (bridge_bench.estimate): asv's stored figure is the median of
 the quiet looks, each look the fastest batch of its window; the reference is the same estimate
-over the same looks' fastest 10,000-call loops. The ratio must lie within the limit both ways: a harness that
-adds time reads high, an estimator that undercuts the call's cost reads low.
+over the same looks' fastest 10,000-call loops. The ratio must lie within the limit both ways:
+a harness that adds time reads high, an estimator that undercuts the call's cost reads low.
 """
 
 from __future__ import annotations
@@ -129,12 +129,11 @@ def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, lo
                calls: int = 2_000) -> float:
     """Seconds per call of a path's bound call without asv, read as asv's figure is read.
 
-    One process has one memory layout, and layouts alone move a zero-copy call by up to 2x (one
-    process timed `torch.as_tensor` at 1.7 us, the next at 2.6 us), so a loop in this process
-    says little: in each of `processes` fresh children, a random layout each and half a second
-    apart, the fastest of `loops` plain `timeit` loops (of 1-10 ms: on a noisy day, slow spells
-    reached every one of five 10,000-call loops of `torch.Tensor(a)`, 54 ms each, and read it 1.3x); over the children, the published estimate
-    (the median of the quiet ones).
+    One process has one memory layout, and asv's figure is a median over many (one per look), so
+    a loop in this process alone says little: in each of `processes` fresh children, a random
+    layout each and half a second apart, the fastest of `loops` plain `timeit` loops, each
+    1-10 ms (on a noisy day, slow spells reached every one of five 10,000-call loops of
+    `torch.Tensor(a)`, 54 ms each, and read it 1.29x); over the children, the published estimate.
     """
     import timeit
 
