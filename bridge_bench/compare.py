@@ -12,10 +12,14 @@ Three kinds of case, three rules, each about the figure that is published:
   median of the quiet looks, and the ratio is that figure against the same. On the shared machines
   this suite runs on, it moves between identical runs by a few percent when the call is bound by its
   own overhead and by more when it streams memory (README, "Figures"), so a case counts as changed
-  when the ratio passes its class's factor (`FACTORS`, by the baseline's time: `MEMORY_BOUND_S`).
-  A memory-bound case varies between processes (page placement, huge pages) and has half the
-  looks, so there the fastest looks must also differ past the factor: both estimates agree, or
-  nothing is said.
+  when the ratio passes its class's factor (`FACTORS`, by the baseline's time: `MEMORY_BOUND_S`)
+  and other estimates of the same looks agree. A call-bound case's fastest look must differ by at
+  least half the factor's margin: a slow stretch that covered most looks of one run moves the
+  published figure, not the fastest look (the fastest look moves by layout, up to 1.14x, so it
+  cannot be asked for the whole factor). A memory-bound case varies between processes (page
+  placement, huge pages, other tenants' memory traffic) and has half the looks, so there the
+  fastest look and the median of all looks must differ past the factor: three estimates agree,
+  or nothing is said.
 - **Counts** (page faults and heap bytes per call, `track_faults`, `track_held_bytes`). They do
   not drift with the machine's speed, so the factor is tight (`COUNT_FACTOR`), with an absolute
   floor so that 0.1 against 0 faults is not a change.
@@ -27,6 +31,7 @@ Three kinds of case, three rules, each about the figure that is published:
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +46,10 @@ MEMORY_BOUND_S = 10e-6
 #: machine (README, "Figures"). Call-bound: in a quiet stretch 1.08 already flagged nothing over
 #: the 12 ordered pairs, 1.10 leaves room and still catches every 1.15x slowdown. Memory-bound:
 #: nothing both flags nothing and catches 90 % of 1.5x slowdowns (a 64 MiB copy moved 1.5x between
-#: quiet runs); 1.30 catches 94 % with 12 false flags of 2532 in the quiet set.
-FACTORS = {"call-bound": 1.10, "memory-bound": 1.30}
+#: quiet runs and 2x between noisy ones); with the three estimates agreeing, 1.25 flagged 10 and 18
+#: of 2532 and caught 93 % and 86 % (quiet, noisy), where the published figure with the fastest
+#: look at 1.30 flagged 12 and 142 and caught 94 % and 85 %.
+FACTORS = {"call-bound": 1.10, "memory-bound": 1.25}
 #: The call-bound factor of a paired run (`bridge-bench paired`): both sides meet the same slow
 #: stretches; two paired sessions of identical sides in a noisy stretch flagged one case of 20
 #: at 1.08 and caught 95-100 % of 1.15x slowdowns (README, "Figures").
@@ -153,7 +160,9 @@ def _judge(row, factors: dict[str, float]) -> pd.Series:
     """One paired case: its class, ratio, factor and status.
 
     `evidence` says, for (worse, better), whether the data back a change beyond the factor: for
-    memory-bound cases the fastest looks, for counts the floor, for the rest asv's test.
+    call-bound cases the fastest look, past half the factor's margin; for memory-bound cases the
+    fastest look and the median of all looks, past the factor; for counts the floor; for the rest
+    asv's test.
     """
     looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)
     kind = kind_of(row["benchmark"], row["unit_base"], looks)
@@ -161,8 +170,13 @@ def _judge(row, factors: dict[str, float]) -> pd.Series:
     if kind == "timed":
         kind = "memory-bound" if base >= MEMORY_BOUND_S else "call-bound"
         factor = factors[kind]
-        fastest = min(row["samples_cand"]) / min(row["samples_base"])
-        evidence = (fastest > factor, fastest < 1 / factor) if kind == "memory-bound" else (True, True)
+        looks_base, looks_cand = row["samples_base"], row["samples_cand"]
+        others = [min(looks_cand) / min(looks_base)]
+        need = 1 + (factor - 1) / 2  # layouts move a call-bound case's fastest look by up to 1.14x
+        if kind == "memory-bound":
+            others.append(statistics.median(looks_cand) / statistics.median(looks_base))
+            need = factor
+        evidence = (min(others) > need, max(others) < 1 / need)
     elif kind == "count":
         factor, floor = COUNT_FACTOR, COUNT_FLOORS[row["unit_base"]]
         evidence = (cand - base > floor, base - cand > floor)
