@@ -27,13 +27,13 @@ Without CUDA every case skips with the reason. Parameters never depend on the ma
 here touches CUDA at import (asv's forkserver imports this once and forks every benchmark from it).
 """
 
-from bridge_bench import devices, inputs, paths
+from bridge_bench import catalogue, devices, inputs
 
 from .common import TIMING, _Conversions, bind_or_skip, version
 
 
 def _ids(direction, cold=False):
-    return [p.id for p in paths.CATALOGUE if p.direction == direction and p.cuda and p.cold == cold]
+    return [p.id for p in catalogue.CATALOGUE if p.direction == direction and p.cuda and p.cold == cold]
 
 
 def _params(path_ids, sizes, dtypes=("float32",)):
@@ -43,29 +43,29 @@ def _params(path_ids, sizes, dtypes=("float32",)):
 class _Transfers(_Conversions):
     rounds = 1
     cuda = True
-    version = version(_ids(paths.HOST_TO_CUDA) + _ids(paths.CUDA_TO_HOST), *TIMING)
+    version = version(_ids(catalogue.HOST_TO_CUDA) + _ids(catalogue.CUDA_TO_HOST), *TIMING)
 
 
 class HostToCuda(_Transfers):
-    params = _params(_ids(paths.HOST_TO_CUDA), devices.TRANSFER_SIZES)
+    params = _params(_ids(catalogue.HOST_TO_CUDA), devices.TRANSFER_SIZES)
 
 
 class CudaToHost(_Transfers):
-    params = _params(_ids(paths.CUDA_TO_HOST), devices.TRANSFER_SIZES)
+    params = _params(_ids(catalogue.CUDA_TO_HOST), devices.TRANSFER_SIZES)
 
 
 class HostToCudaDtypes(_Transfers):
-    params = _params(_ids(paths.HOST_TO_CUDA), devices.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
+    params = _params(_ids(catalogue.HOST_TO_CUDA), devices.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
 
 
 class CudaToHostDtypes(_Transfers):
-    params = _params(_ids(paths.CUDA_TO_HOST), devices.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
+    params = _params(_ids(catalogue.CUDA_TO_HOST), devices.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
 
 
 class PinMemoryFirst:
     """The first `pin_memory()` of a size: torch's pinned-host cache is emptied before every call."""
 
-    params = _params(_ids(paths.HOST_TO_CUDA, cold=True), devices.TRANSFER_SIZES)
+    params = _params(_ids(catalogue.HOST_TO_CUDA, cold=True), devices.TRANSFER_SIZES)
     param_names = _Conversions.param_names
     timeout = _Conversions.timeout
     rounds = 1
@@ -83,7 +83,7 @@ class PinMemoryFirst:
 class Ceilings:
     """Pinned copies each way, timed on the device with CUDA events: the bound for every transfer."""
 
-    params = _params(paths.ids(paths.REFERENCE, cuda=True), [devices.CEILING_SIZE])
+    params = _params(catalogue.ids(catalogue.REFERENCE, cuda=True), [devices.CEILING_SIZE])
     param_names = _Conversions.param_names
     timeout = _Conversions.timeout
     unit = "GB/s"

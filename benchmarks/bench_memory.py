@@ -6,13 +6,13 @@ same setup but without the call; the difference between the two is what the call
 Nothing is timed here, so these use `setup` (the timing caveat of common.py does not apply).
 """
 
-from bridge_bench import inputs, paths
+from bridge_bench import bindings, catalogue, inputs
 
 from .common import bind_or_skip
 
 
 class PeakMemory:
-    params = [list(paths.HOST_PATH_IDS), [inputs.PEAKMEM_SIZE], ["float32"], ["C"]]
+    params = [list(catalogue.HOST_PATH_IDS), [inputs.PEAKMEM_SIZE], ["float32"], ["C"]]
     param_names = ["path", "size", "dtype", "layout"]
 
     def setup(self, path, size, dtype, layout):
@@ -21,7 +21,7 @@ class PeakMemory:
         # full size: it would raise the process's peak before the measurement. Every path accepts
         # float32 C-contiguous input, so there is nothing to refuse here.
         bind_or_skip(path, inputs.Case(8, dtype, layout))
-        self.call = paths.prepare(path, inputs.Case(size, dtype, layout))
+        self.call = bindings.prepare(path, inputs.Case(size, dtype, layout))
 
     def peakmem_convert(self, path, size, dtype, layout):
         self.call()

@@ -45,7 +45,7 @@ from asv_runner.benchmarks._base import _get_first_attr
 from asv_runner.benchmarks.mark import SkipNotImplemented
 from asv_runner.benchmarks.time import TimeBenchmark
 
-from bridge_bench import inputs, paths, sampling
+from bridge_bench import bindings, catalogue, inputs, sampling
 
 inputs.reserve_for(max(inputs.SIZES))
 
@@ -53,8 +53,8 @@ inputs.reserve_for(max(inputs.SIZES))
 def bind(path_id, case):
     """The bound call for a case after one call of it; a NotImplementedError saying why not otherwise
     (`inputs.Unsupported`: the case cannot exist here; `sampling.Refused`: the path refuses it)."""
-    path = paths.get(path_id)
-    call = paths.prepare(path_id, case)
+    path = catalogue.get(path_id)
+    call = bindings.prepare(path_id, case)
     try:
         call()
     except Exception as exc:
@@ -197,15 +197,15 @@ def version(path_ids, *timing):
 
     The method only asks the catalogue for a call, so asv's default (a hash of the method's source)
     would join measurements of an edited binding into the old series. This hashes each path's record
-    and the source of its binding and of the `paths` helpers it calls, the source factories
+    and the source of its binding and of the `bindings` helpers it calls, the source factories
     (`inputs`), and the timing code (`timing`: the sampling module, the method). Editing any of them
     starts a new series, as asv does for an edited benchmark.
     """
     parts = [_source(inputs.make_array), _source(inputs.make_tensor)] + [_source(t) for t in timing]
     for pid in path_ids:
-        record = paths.get(pid)
-        parts.append(f"{record.id}|{record.direction}|{record.label}|{record.source}")
-        parts += [_source(f) for f in _helpers(record.bind, paths)]
+        record = catalogue.get(pid)
+        parts.append(f"{record.id}|{record.direction}|{record.label}|{record.source}|{record.output}")
+        parts += [_source(f) for f in _helpers(bindings.BINDINGS[pid], bindings)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -241,9 +241,9 @@ def direction_classes(module, sizes, dtypes=("float32",), layouts=("C",), counts
                    "track_held_bytes": _counted(sampling.held_bytes_per_call)}
         methods["track_faults"].unit, methods["track_held_bytes"].unit = "faults/call", "bytes/call"
     classes = []
-    for name, direction in (("NumpyToTorch", paths.NUMPY_TO_TORCH), ("TorchToNumpy", paths.TORCH_TO_NUMPY),
-                            ("Reference", paths.REFERENCE)):
-        ids = paths.ids(direction, cuda=False)
+    for name, direction in (("NumpyToTorch", catalogue.NUMPY_TO_TORCH), ("TorchToNumpy", catalogue.TORCH_TO_NUMPY),
+                            ("Reference", catalogue.REFERENCE)):
+        ids = catalogue.ids(direction, cuda=False)
         params = [ids, list(sizes), list(dtypes), list(layouts)]
         classes.append(type(name, (_Conversions,), {
             "params": params, "__module__": module, "version": version(ids, *TIMING), **methods}))

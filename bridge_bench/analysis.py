@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bridge_bench import inputs, paths
+from bridge_bench import catalogue, inputs
 from bridge_bench.results import RUN
 
 #: One run: what produced a set of numbers together. Ceilings and ratios never cross runs.
@@ -33,18 +33,18 @@ US = 1e6
 
 def _order(frame: pd.DataFrame) -> pd.DataFrame:
     """Sort rows in catalogue order (direction, then path), so tables read like `bridge-bench list`."""
-    rank = {p.id: i for i, p in enumerate(paths.CATALOGUE)}
+    rank = {p.id: i for i, p in enumerate(catalogue.CATALOGUE)}
     return frame.assign(_rank=frame["path"].map(rank)).sort_values([*RUN, "_rank", "size"]).drop(columns="_rank")
 
 
 def _shares(path_id) -> bool:
     """The catalogue's `shares` flag; False for a path this checkout does not know (older results)."""
-    record = paths.BY_ID.get(path_id)
+    record = catalogue.BY_ID.get(path_id)
     return bool(record and record.shares)
 
 
 def _cuda(path_id) -> bool:
-    record = paths.BY_ID.get(path_id)
+    record = catalogue.BY_ID.get(path_id)
     return bool(record and record.cuda)
 
 
@@ -100,7 +100,7 @@ def bandwidth(frame: pd.DataFrame) -> pd.DataFrame:
     t = t[~t["path"].map(_shares) & ~t["path"].map(_cuda)]
     t = t.assign(gbps=t["size"] / t["value"] / inputs.GB)
     key = [*RUN, "size", "dtype", "layout"]
-    ref = t[t["direction"] == paths.REFERENCE]
+    ref = t[t["direction"] == catalogue.REFERENCE]
     ceiling = ref.groupby(key, as_index=False)["gbps"].max().rename(columns={"gbps": "ceiling_gbps"})
     out = t.merge(ceiling, on=key, how="left")
     out["pct_of_ceiling"] = 100 * out["gbps"] / out["ceiling_gbps"]
@@ -114,7 +114,7 @@ def speedups(frame: pd.DataFrame) -> pd.DataFrame:
     of the same direction, at the same size, in the same run.
     """
     t = size_sweep(frame)
-    t = t[t["direction"] != paths.REFERENCE]
+    t = t[t["direction"] != catalogue.REFERENCE]
     shares = t["path"].map(_shares)
     cols = [*RUN, "direction", "size", "label", "value"]
     pairs = t[shares][cols].merge(t[~shares][cols], on=[*RUN, "direction", "size"], suffixes=("_zero_copy", "_copy"))

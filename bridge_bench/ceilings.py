@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bridge_bench import inputs, paths
+from bridge_bench import catalogue, inputs
 from bridge_bench.results import RUN
 
 #: A bandwidth this much above its ceiling is a measurement error (ceilings vary ~1-2 % run to run).
 TOLERANCE = 0.05
 #: What identifies one run: a ceiling only bounds figures measured with it.
 
-_CEILING_OF = {p.id: p.ceiling for p in paths.CATALOGUE if p.ceiling}
+_CEILING_OF = {p.id: p.ceiling for p in catalogue.CATALOGUE if p.ceiling}
 
 
 def ceilings(frame: pd.DataFrame) -> pd.DataFrame:

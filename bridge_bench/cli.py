@@ -7,13 +7,22 @@ import json
 import sys
 from pathlib import Path
 
-from bridge_bench import asvrun, context, estimate, fidelity, inputs, paths, sampling
+from bridge_bench import asvrun, catalogue, context, estimate, fidelity, inputs, sampling
 
 EXIT_BAD_INPUT = 2
 
 
 class BadInput(Exception):
     """User input we refuse: printed as one line, exit code 2."""
+
+
+def _require_torch() -> None:
+    """The commands that run the suite or the probe need torch, which the package leaves to the user to pin."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise BadInput(f"torch is not installed for {sys.executable}: this command runs conversions; install a "
+                       "pinned build first, e.g. pip install torch==2.13.0 (README: an unpinned torch is a multi-GB CUDA build)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,7 +44,7 @@ def _progress(done: int, total: int) -> None:
 
 def cmd_list(args) -> int:
     rows = []
-    for p in paths.CATALOGUE:
+    for p in catalogue.CATALOGUE:
         needs = [x for x in (p.cuda and "CUDA", p.min_torch and f"torch>={p.min_torch}",
                              p.min_numpy and f"numpy>={p.min_numpy}") if x]
         rows.append({"id": p.id, "direction": p.direction, "shares": "yes" if p.shares else "no",
@@ -110,14 +119,14 @@ def cmd_noise(args) -> int:
         raise BadInput(str(exc)) from None
     tight = None
     if args.tight_loop:
-        ids = [p.id for p in paths.CATALOGUE if p.shares and not p.cuda]
+        ids = [p.id for p in catalogue.CATALOGUE if p.shares and not p.cuda]
         print(f"tight loops of {len(ids)} zero-copy paths, in {fidelity.TIGHT_PROCESSES} fresh processes each",
               file=sys.stderr)
         tight = {}
         for n, pid in enumerate(ids, 1):
-            print(f"  {n}/{len(ids)} {paths.get(pid).label}", file=sys.stderr, flush=True)
+            print(f"  {n}/{len(ids)} {catalogue.get(pid).label}", file=sys.stderr, flush=True)
             try:
-                tight[paths.get(pid).label] = fidelity.tight_loop(pid)
+                tight[catalogue.get(pid).label] = fidelity.tight_loop(pid)
             except NotImplementedError:
                 continue
     print(noise.render(args.runs, runs, tight))
@@ -230,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("machine", help="write versions, threads, THP mode and CPU into asv's machine file")
     p.add_argument("--machine", help="machine name (default: asv's, the host name)")
     p.add_argument("--file", type=Path, help="machine file (default: ~/.asv-machine.json)")
-    p.set_defaults(func=cmd_machine)
+    p.set_defaults(func=cmd_machine, needs_torch=True)
 
     config = dict(type=Path, default=Path("asv.conf.json"), help="asv configuration (default: ./asv.conf.json)")
 
@@ -241,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="asv --quick: a smoke test, numbers not to be reported")
     p.add_argument("--show-stderr", action="store_true", help="show skip reasons and benchmark output")
     p.add_argument("--no-publish", action="store_true", help="skip asv publish")
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, needs_torch=True)
 
     p = sub.add_parser("finalize", help="after a plain `asv run`: publish the median of each timed case's quiet looks")
     p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
@@ -253,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", nargs="+", default=list(fidelity.DEFAULT_PATHS), help="zero-copy path ids")
     p.add_argument("--size", nargs="+", type=_size, default=list(fidelity.DEFAULT_SIZES), help="sizes, e.g. 8 256MiB")
     p.add_argument("--threshold", type=float, default=fidelity.THRESHOLD, help="largest accepted asv/reference ratio, either way")
-    p.set_defaults(func=cmd_fidelity)
+    p.set_defaults(func=cmd_fidelity, needs_torch=True)
 
     p = sub.add_parser("compare", help="candidate vs baseline, direction-aware; exit 1 on regressions")
     p.add_argument("baseline", type=Path, help="result file or results folder")
@@ -282,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=8, help="alternations, ABBA (default 8): the looks per side")
     p.add_argument("--out", type=Path, required=True, help="new folder for both sides' results")
     _compare_options(p)
-    p.set_defaults(func=cmd_paired)
+    p.set_defaults(func=cmd_paired, needs_torch=True)
 
     p = sub.add_parser("semantics", help="share, copy, raise or crash: every path x dtype x layout")
     p.add_argument("--path", nargs="+", help="path ids (default: all)")
@@ -291,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, default=128, help="bytes per source (default: 128)")
     p.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_semantics)
+    p.set_defaults(func=cmd_semantics, needs_torch=True)
 
     p = sub.add_parser("report", help="tables, plots, index.html and report.md from asv results directories")
     p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
@@ -306,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "needs_torch", False) or getattr(args, "tight_loop", False):
+            _require_torch()
         return args.func(args)
     except (BadInput, ValueError) as exc:
         print(f"bridge-bench: error: {exc}", file=sys.stderr)

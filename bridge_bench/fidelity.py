@@ -22,10 +22,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge_bench import asvrun, estimate, inputs, paths, results, sampling
+from bridge_bench import asvrun, catalogue, estimate, inputs, results, sampling
 
-BENCHMARKS = {paths.NUMPY_TO_TORCH: "bench_sizes.NumpyToTorch.time_convert",
-              paths.TORCH_TO_NUMPY: "bench_sizes.TorchToNumpy.time_convert"}
+BENCHMARKS = {catalogue.NUMPY_TO_TORCH: "bench_sizes.NumpyToTorch.time_convert",
+              catalogue.TORCH_TO_NUMPY: "bench_sizes.TorchToNumpy.time_convert"}
 DEFAULT_PATHS = ("from_numpy", "numpy")
 DEFAULT_SIZES = (8, 256 * inputs.MiB)
 THRESHOLD = 1.10
@@ -52,10 +52,10 @@ class Row:
 
 def validate(path_ids, sizes) -> None:
     for pid in path_ids:
-        path = paths.get(pid)
+        path = catalogue.get(pid)
         if path.direction not in BENCHMARKS or not path.shares:
             raise ValueError(f"path {pid!r} copies; the fidelity check times zero-copy paths "
-                             f"(a 10,000-call loop of a copy would take minutes): {', '.join(paths.ids(shares=True))}")
+                             f"(a 10,000-call loop of a copy would take minutes): {', '.join(catalogue.ids(shares=True))}")
     for size in sizes:
         if size not in inputs.SIZES:
             raise ValueError(f"size {size} is not in the suite's size sweep; use one of "
@@ -66,7 +66,7 @@ def _asv_figures(results_dir: Path, cases) -> dict:
     frame = results.load([results_dir]).frame
     out = {}
     for pid, size in cases:
-        rows = frame[(frame["benchmark"] == BENCHMARKS[paths.get(pid).direction]) & (frame["path"] == pid)
+        rows = frame[(frame["benchmark"] == BENCHMARKS[catalogue.get(pid).direction]) & (frame["path"] == pid)
                      & (frame["size"] == size) & (frame["dtype"] == "float32") & (frame["layout"] == "C")]
         if len(rows):
             out[pid, size] = float(rows["value"].iloc[-1])
@@ -90,7 +90,7 @@ def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES) -> list[Row]:
         work = Path(tmp)
         conf = asvrun.private_config(config, work)
         env = asvrun.private_env(work / "home", MACHINE, BRIDGE_BENCH_REFERENCE_DIR=str(work))
-        regexes = [asvrun.bench_regex(BENCHMARKS[paths.get(pid).direction], (pid, size, "float32", "C"))
+        regexes = [asvrun.bench_regex(BENCHMARKS[catalogue.get(pid).direction], (pid, size, "float32", "C"))
                    for pid, size in cases]
         asvrun.run_existing(conf, MACHINE, regexes, env=env)
         measured = _asv_figures(work / "results", cases)
@@ -110,7 +110,7 @@ def render(rows: list[Row], threshold: float = THRESHOLD) -> str:
     for r in rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
         verdict = "ok" if r.ok(threshold) else "FAIL"
-        lines.append(f"{paths.get(r.path).label:<22} {inputs.format_size(r.size):>9} {ns(r.asv_s):>10} "
+        lines.append(f"{catalogue.get(r.path).label:<22} {inputs.format_size(r.size):>9} {ns(r.asv_s):>10} "
                      f"{ns(r.reference_s):>10} {ratio:>6}  {verdict}")
     lines.append("asv: the figure asv stores, the median of the quiet looks; reference: the same estimate over the "
                  f"same looks' fastest 10,000-call timeit loops of the same bound call; limit {threshold:.2f}x either way")
@@ -137,9 +137,11 @@ def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, lo
     """
     import timeit
 
+    from bridge_bench import bindings
+
     def one() -> float:
         layout = sampling.randomize_layout()  # noqa: F841 - kept alive while timing
-        call = paths.prepare(path_id, inputs.Case(size))
+        call = bindings.prepare(path_id, inputs.Case(size))
         call()
         return min(timeit.Timer(call).repeat(loops, calls)) / calls
 

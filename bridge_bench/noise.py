@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import compare, estimate, inputs, paths, results
+from bridge_bench import catalogue, compare, estimate, inputs, results
 
 SLOWDOWNS = (1.10, 1.15, 1.25, 1.5, 2.0)
 
@@ -37,7 +37,7 @@ def load_run(source: Path) -> pd.DataFrame:
 
 
 def issue_class(row) -> str:
-    record = paths.BY_ID.get(row["path"])
+    record = catalogue.BY_ID.get(row["path"])
     if record is not None and record.shares and (row["value"] or 0) < compare.MEMORY_BOUND_S:
         return "call-bound"
     if row["size"] is not None and row["size"] <= 4 * inputs.KiB:
@@ -54,7 +54,7 @@ def _timed(frame: pd.DataFrame) -> pd.Series:
 def stability(frame: pd.DataFrame) -> pd.DataFrame:
     """Per zero-copy host path of the size sweep: the published figure's min, median, max over sizes."""
     t = frame[_timed(frame) & (frame["sweep"] == "sizes")]
-    t = t[t["path"].map(lambda p: bool(paths.BY_ID.get(p) and paths.BY_ID[p].shares))]
+    t = t[t["path"].map(lambda p: bool(catalogue.BY_ID.get(p) and catalogue.BY_ID[p].shares))]
     out = t.groupby("label", sort=False)["value"].agg(["min", "median", "max", "count"])
     out["spread"] = out["max"] / out["min"]
     return out.rename(columns={"count": "sizes"})

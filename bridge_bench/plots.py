@@ -18,15 +18,15 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import LogNorm, TwoSlopeNorm  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from bridge_bench import inputs, paths  # noqa: E402
+from bridge_bench import catalogue, inputs  # noqa: E402
 
 _COLOURS = plt.get_cmap("tab20").colors
 _SIZE_TICKS = FuncFormatter(lambda x, _: inputs.format_size(int(x)) if x >= 1 else "")
 
 
 def _style(path_id: str) -> dict:
-    index = paths.PATH_IDS.index(path_id) if path_id in paths.BY_ID else len(paths.PATH_IDS)
-    record = paths.BY_ID.get(path_id)
+    index = catalogue.PATH_IDS.index(path_id) if path_id in catalogue.BY_ID else len(catalogue.PATH_IDS)
+    record = catalogue.BY_ID.get(path_id)
     return {"color": _COLOURS[index % len(_COLOURS)], "linestyle": "-" if record and record.shares else "--",
             "marker": ".", "markersize": 4}
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import analysis, ceilings, devices, inputs, paths, plots, results, semantics
+from bridge_bench import analysis, catalogue, ceilings, devices, inputs, plots, results, semantics
 
 MARKER = ".bridge-bench-report"
 #: Figures are drawn for this many runs (newest first) and cross-environment comparisons: a figure
@@ -281,7 +281,7 @@ def _semantics_section(file: Path) -> Section:
     symbol = cases["outcome"].map(semantics.SYMBOLS).fillna("?")
     changed = (cases["outcome"] == "copies") & (cases.get("dtype_out") != cases.get("dtype_in"))
     cases["cell"] = symbol.where(~changed, "c")
-    cases["label"] = cases["path"].map(lambda p: paths.BY_ID[p].label if p in paths.BY_ID else p)
+    cases["label"] = cases["path"].map(lambda p: catalogue.BY_ID[p].label if p in catalogue.BY_ID else p)
     grid = cases.pivot_table(index=["label", "layout"], columns="dtype", values="cell", aggfunc="first", sort=False)
     versions = ", ".join(f"{k} {v}" for k, v in data.get("versions", {}).items())
     s = Section("Semantics", f"What each path really did on each dtype and layout ({versions}; "

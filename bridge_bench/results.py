@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import estimate, paths
+from bridge_bench import catalogue, estimate
 
 #: Keys of a result's `params` (machine entry + environment requirements) kept as columns.
 CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_defrag",
@@ -102,7 +102,7 @@ def _rows(results_dir: Path, file: Path, result, benchmarks: dict):
         for i, combo in enumerate(combos):
             case = dict(zip(names, combo))
             pid = case.get("path")
-            record = paths.BY_ID.get(pid)
+            record = catalogue.BY_ID.get(pid)
             stat = stats[i] if stats and stats[i] else {}
             row = {
                 **base, "benchmark": name, "suite": suite, "sweep": sweep, "kind": meta.get("type"),

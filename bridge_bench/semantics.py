@@ -10,7 +10,6 @@ the signal, and a fresh worker takes over the remaining cases.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -23,7 +22,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 
-from bridge_bench import inputs, paths
+from bridge_bench import catalogue, inputs
 
 #: Small enough to be instant, an odd power of two so the 2-D layouts are not square (4 x 8 floats).
 DEFAULT_SIZE = 128
@@ -86,9 +85,11 @@ def _writes_through(src, out) -> bool | None:
 def probe(job: Job) -> dict:
     """Run one case in this process and describe what happened."""
     record = job.key()
-    path = paths.get(job.path)
+    from bridge_bench import bindings
+
+    path = catalogue.get(job.path)
     try:
-        path.check_available()
+        bindings.check_available(path)
         src = inputs.make_source(path.source, inputs.Case(job.size, job.dtype, job.layout))
     except inputs.Unsupported as exc:
         return {**record, "outcome": "n/a", "reason": str(exc)}
@@ -96,14 +97,12 @@ def probe(job: Job) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            call = path.bind(src)
-            out = call()
+            call = bindings.bind(path.id, src)
+            out = bindings.output(path.id, call, call())
         except Exception as exc:
             message = str(exc).strip().splitlines()
             return {**record, "outcome": "raises", "error_type": type(exc).__name__,
                     "error": message[0] if message else ""}
-    if out is None and isinstance(call, functools.partial):
-        out = call.args[0]  # np.copyto returns nothing: its destination is the result
     overlap = _extent(src)[0] < _extent(out)[1] and _extent(out)[0] < _extent(src)[1]
     through = _writes_through(src, out)
     shares = through if through is not None else overlap
@@ -175,7 +174,7 @@ class _Worker:
 
 
 def jobs_for(path_ids=None, dtypes=None, layouts=None, size=DEFAULT_SIZE) -> list[Job]:
-    path_ids = [paths.get(p).id for p in (path_ids or paths.HOST_PATH_IDS)]
+    path_ids = [catalogue.get(p).id for p in (path_ids or catalogue.HOST_PATH_IDS)]
     dtypes = [inputs.check_dtype(d) for d in (dtypes or inputs.DTYPES)]
     layouts = [inputs.check_layout(l) for l in (layouts or inputs.LAYOUTS)]
     inputs.check_size(size)
@@ -231,7 +230,7 @@ def render(records: list[dict]) -> str:
     width = 4
     lines = ["S shares memory   C copies   c copies and changes dtype   E raises   X crashes   . n/a", ""]
     for pid in dict.fromkeys(r["path"] for r in records):
-        lines.append(f"{paths.get(pid).label}  [{pid}]")
+        lines.append(f"{catalogue.get(pid).label}  [{pid}]")
         lines.append(" " * 13 + " ".join(f"{_SHORT.get(d, d)[:width]:>{width}}" for d in dtypes))
         for layout in layouts:
             cells = []

@@ -9,14 +9,14 @@ from bridge_bench import analysis, inputs
 
 def frame(times, **context) -> pd.DataFrame:
     """Size-sweep rows for {path_id: seconds(size)} in one run."""
-    from bridge_bench import paths
+    from bridge_bench import catalogue
 
     base = {"machine": "m", "env": "e", "commit": "c", "date": pd.Timestamp("2026-01-01"), "kind": "time",
             "status": "ok", "benchmark": "bench_sizes.X.time_convert", "sweep": "sizes", "dtype": "float32",
             "layout": "C", "torch": "2.13", "numpy": "2.4", "torch_threads": "2", "thp": "madvise",
             "THP_MEM_ALLOC_ENABLE": "unset", "cpu": "x", "num_cpu": "2", "os": "linux", "gpu": None,
             "thp_defrag": "madvise", **context}
-    return pd.DataFrame([{**base, "path": p, "label": paths.BY_ID[p].label, "direction": paths.BY_ID[p].direction,
+    return pd.DataFrame([{**base, "path": p, "label": catalogue.BY_ID[p].label, "direction": catalogue.BY_ID[p].direction,
                           "size": s, "value": f(s)} for p, f in times.items() for s in inputs.SIZES])
 
 

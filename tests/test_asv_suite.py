@@ -124,11 +124,11 @@ def test_fidelity_command_reports_both_figures_per_case():
 
 
 def test_a_benchmark_version_follows_what_it_times(monkeypatch):
-    """asv joins results of one version into one series: editing a binding must start a new one."""
+    """asv joins results of one version into one series: editing a binding or its record must start a new one."""
     import dataclasses
 
     from benchmarks import common
-    from bridge_bench import paths
+    from bridge_bench import bindings, catalogue
 
     ids = ["np_copyto", "copy_"]
     before = common.version(ids, *common.TIMING)
@@ -138,12 +138,15 @@ def test_a_benchmark_version_follows_what_it_times(monkeypatch):
     def rebound(a):  # a different binding of the same record
         return a.copy
 
-    edited = dataclasses.replace(paths.get("copy_"), bind=rebound)
-    monkeypatch.setitem(paths.BY_ID, "copy_", edited)
-    assert common.version(ids, *common.TIMING) != before
+    monkeypatch.setitem(bindings.BINDINGS, "copy_", rebound)
+    rebound_version = common.version(ids, *common.TIMING)
+    assert rebound_version != before
+    monkeypatch.setitem(catalogue.BY_ID, "copy_", dataclasses.replace(catalogue.get("copy_"), output="result"))
+    assert common.version(ids, *common.TIMING) != rebound_version, "the record is part of it"
 
-    # np_copyto binds through a helper of paths.py: the helper's source counts too.
-    assert paths._copyto in common._helpers(paths.get("np_copyto").bind, paths)
+    # np_copyto binds through helpers of the bindings module: their source counts too.
+    helpers = common._helpers(bindings.BINDINGS["np_copyto"], bindings)
+    assert bindings._copyto in helpers and bindings._into in helpers
 
 
 def test_every_timing_class_carries_its_version():

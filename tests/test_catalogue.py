@@ -1,67 +1,88 @@
+import dataclasses
+import resource
+
 import numpy as np
 import pytest
 import torch
 
-from bridge_bench import inputs, paths
+from bridge_bench import bindings, catalogue, inputs
 
 
 def test_ids_are_unique_and_the_design_names_are_present():
-    assert len(paths.PATH_IDS) == len(set(paths.PATH_IDS))
+    ids = [p.id for p in catalogue.CATALOGUE]  # from the records, so a duplicate would count twice
+    assert len(ids) == len(set(ids)) and tuple(ids) == catalogue.PATH_IDS
     for pid in ("from_numpy", "as_tensor", "asarray", "tensor", "Tensor_legacy", "dlpack_to_torch",
                 "numpy", "numpy_force", "np_asarray", "np_array", "numpy_copy", "dlpack_to_numpy",
                 "np_copy", "np_copyto", "clone", "copy_"):
-        assert pid in paths.BY_ID
+        assert pid in ids
+
+
+def test_every_record_has_exactly_one_binding():
+    assert sorted(bindings.BINDINGS) == sorted(catalogue.PATH_IDS)
 
 
 def test_every_record_is_consistent():
-    for p in paths.CATALOGUE:
-        assert p.direction in paths.DIRECTIONS
+    for p in catalogue.CATALOGUE:
+        assert p.direction in catalogue.DIRECTIONS
         assert p.source in inputs.SIDES
+        assert p.output in catalogue.OUTPUTS
         assert p.label and "(" in p.label
-    assert paths.ids(paths.NUMPY_TO_TORCH) == ["from_numpy", "as_tensor", "asarray", "tensor",
-                                               "Tensor_legacy", "dlpack_to_torch"]
-    assert set(paths.ids(shares=False)) >= {"tensor", "np_array", "numpy_copy", "np_copy", "clone"}
+    assert catalogue.ids(catalogue.NUMPY_TO_TORCH) == ["from_numpy", "as_tensor", "asarray", "tensor",
+                                                       "Tensor_legacy", "dlpack_to_torch"]
+    assert set(catalogue.ids(shares=False)) >= {"tensor", "np_array", "numpy_copy", "np_copy", "clone"}
 
 
 @pytest.mark.parametrize("pid", [pytest.param(p.id, marks=pytest.mark.cuda) if p.cuda else p.id
-                                 for p in paths.CATALOGUE])
+                                 for p in catalogue.CATALOGUE])
 def test_every_path_converts_float32_and_keeps_the_values(pid):
+    """Each call gives the source's values, read where its record says its output is."""
     case = inputs.Case(64)
-    source = inputs.make_source(paths.get(pid).source, case)
+    source = inputs.make_source(catalogue.get(pid).source, case)
     source[3] = 7
     try:
-        call = paths.get(pid).bind(source)
-        out = call()
-        if out is None:  # np.copyto writes into its preallocated destination
-            out = call.args[0]
+        call = bindings.bind(pid, source)
+        out = bindings.output(pid, call, call())
         values = out.tolist()
         assert values[3] == 7 and len(values) == 16
     finally:
         source[3] = 0
 
 
+def test_a_destination_path_is_read_from_its_destination():
+    call = bindings.prepare("np_copyto", inputs.Case(64))
+    assert call() is None, "np.copyto returns nothing"
+    assert bindings.output("np_copyto", call, None) is call.destination
+    returned = object()
+    assert bindings.output("np_copy", bindings.prepare("np_copy", inputs.Case(64)), returned) is returned
+
+
 def test_result_types_follow_the_direction():
     a_case = inputs.Case(64)
-    assert isinstance(paths.prepare("from_numpy", a_case)(), torch.Tensor)
-    assert isinstance(paths.prepare("numpy", a_case)(), np.ndarray)
-    assert isinstance(paths.prepare("dlpack_to_numpy", a_case)(), np.ndarray)
+    assert isinstance(bindings.prepare("from_numpy", a_case)(), torch.Tensor)
+    assert isinstance(bindings.prepare("numpy", a_case)(), np.ndarray)
+    assert isinstance(bindings.prepare("dlpack_to_numpy", a_case)(), np.ndarray)
 
 
 def test_unknown_path_names_it():
     with pytest.raises(ValueError, match="unknown path 'nope'"):
-        paths.get("nope")
+        catalogue.get("nope")
 
 
 def test_version_requirements_skip_with_the_reason():
-    old = paths.Path("future", paths.NUMPY_TO_TORCH, "torch.future(a)", "numpy", lambda a: a.copy,
-                     shares=False, min_torch="99.0")
+    future = dataclasses.replace(catalogue.get("from_numpy"), min_torch="99.0")
     with pytest.raises(inputs.Unsupported, match=r"needs torch >= 99.0"):
-        old.check_available()
-    assert paths._version("2.13.0+cpu") == (2, 13, 0)
-    assert paths._version("2.1.0a0+git123") == (2, 1, 0)
+        bindings.check_available(future)
+    bindings.check_available(catalogue.get("from_numpy"))
+    assert catalogue.release("2.13.0+cpu") == (2, 13, 0)
+    assert catalogue.release("2.1.0a0+git123") == (2, 1, 0)
 
 
 def test_preallocated_references_touch_their_destination_before_timing():
-    call = paths.prepare("np_copyto", inputs.Case(4 * inputs.MiB))
-    dst = call.args[0]
-    assert dst.ctypes.data != call.args[1].ctypes.data and not np.shares_memory(dst, call.args[1])
+    case = inputs.Case(4 * inputs.MiB)
+    call = bindings.prepare("np_copyto", case)
+    dst, src = call.destination, call.args[1]
+    assert dst.ctypes.data != src.ctypes.data and not np.shares_memory(dst, src)
+    # touched at bind time: the first copy faults no page in (an untouched 4 MiB would fault ~1024)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    call()
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 64

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bridge_bench import asvrun, ceilings, devices, inputs, paths, results
+from bridge_bench import asvrun, bindings, catalogue, ceilings, devices, inputs, results
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "bridge-bench-cuda-test"
@@ -57,9 +57,9 @@ def test_params_are_fixed_and_nothing_touches_cuda_at_import():
     data = json.loads(proc.stdout)
     assert data["init"] is False, "importing the suite must not create a CUDA context (asv forks after import)"
     p = data["params"]
-    assert p["HostToCuda"][0] == [i for i in paths.ids(paths.HOST_TO_CUDA, cuda=True) if not paths.get(i).cold]
+    assert p["HostToCuda"][0] == [i for i in catalogue.ids(catalogue.HOST_TO_CUDA, cuda=True) if not catalogue.get(i).cold]
     assert p["PinMemoryFirst"][0] == ["pin_memory_first"]
-    assert p["CudaToHost"][0] == paths.ids(paths.CUDA_TO_HOST, cuda=True)
+    assert p["CudaToHost"][0] == catalogue.ids(catalogue.CUDA_TO_HOST, cuda=True)
     assert p["HostToCuda"][1] == list(devices.TRANSFER_SIZES) and p["HostToCuda"][2] == ["float32"]
     assert p["HostToCudaDtypes"][1] == list(devices.TRANSFER_SWEEP_SIZES)
     assert p["HostToCudaDtypes"][2] == list(inputs.DTYPES)
@@ -67,13 +67,13 @@ def test_params_are_fixed_and_nothing_touches_cuda_at_import():
 
 
 def test_the_host_suite_has_no_cuda_path_and_every_transfer_names_its_ceiling():
-    assert not set(paths.HOST_PATH_IDS) & set(paths.ids(cuda=True))
-    expected = {paths.HOST_TO_CUDA: paths.H2D_CEILING, paths.CUDA_TO_HOST: paths.D2H_CEILING}
-    for p in paths.CATALOGUE:
+    assert not set(catalogue.HOST_PATH_IDS) & set(catalogue.ids(cuda=True))
+    expected = {catalogue.HOST_TO_CUDA: catalogue.H2D_CEILING, catalogue.CUDA_TO_HOST: catalogue.D2H_CEILING}
+    for p in catalogue.CATALOGUE:
         if p.direction in expected and not p.id.startswith("pin_memory"):
             assert p.ceiling == expected[p.direction], p.id
         if p.ceiling:
-            assert paths.get(p.ceiling).direction == paths.REFERENCE and paths.get(p.ceiling).cuda
+            assert catalogue.get(p.ceiling).direction == catalogue.REFERENCE and catalogue.get(p.ceiling).cuda
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")
@@ -81,9 +81,9 @@ def test_without_cuda_every_case_is_skipped_not_failed(cuda_run):
     frame = cuda_run
     assert len(frame) == len(CASES)
     assert (frame["status"] == "skipped").all(), frame["status"].to_dict()
-    for pid in paths.ids(cuda=True):
+    for pid in catalogue.ids(cuda=True):
         with pytest.raises(inputs.Unsupported, match="no CUDA"):
-            paths.prepare(pid, inputs.Case(64))
+            bindings.prepare(pid, inputs.Case(64))
 
 
 @pytest.mark.cuda
@@ -105,11 +105,11 @@ def test_with_cuda_every_case_runs_and_none_beats_its_ceiling(cuda_run):
                                  "copy_from_cuda_pinned"])
 def test_non_blocking_results_are_complete_when_the_call_returns(pid):
     case = inputs.Case(64 * MiB)
-    source = inputs.make_source(paths.get(pid).source, case)
+    source = inputs.make_source(catalogue.get(pid).source, case)
     pattern = torch.arange(source.shape[0], dtype=torch.float32) % 1000 + 1
     torch.as_tensor(source).copy_(pattern)
     try:
-        out = paths.prepare(pid, case)()
+        out = bindings.prepare(pid, case)()
         assert torch.equal(torch.as_tensor(out).cpu(), pattern)
     finally:
         torch.as_tensor(source).zero_()
@@ -117,7 +117,7 @@ def test_non_blocking_results_are_complete_when_the_call_returns(pid):
 
 @pytest.mark.cuda
 def test_an_enqueue_is_not_a_transfer_and_the_ceiling_sees_the_difference():
-    call = paths.prepare("copy_to_cuda_pinned", inputs.Case(devices.CEILING_SIZE))
+    call = bindings.prepare("copy_to_cuda_pinned", inputs.Case(devices.CEILING_SIZE))
     enqueue = call.__wrapped__
     torch.cuda.synchronize()
     started = time.perf_counter()
@@ -134,7 +134,7 @@ def test_an_enqueue_is_not_a_transfer_and_the_ceiling_sees_the_difference():
 
 @pytest.mark.cuda
 def test_the_first_pin_of_a_size_costs_more_than_a_cached_one():
-    pin = paths.prepare("pin_memory_first", inputs.Case(64 * MiB))
+    pin = bindings.prepare("pin_memory_first", inputs.Case(64 * MiB))
 
     def timed(cold):
         out = []

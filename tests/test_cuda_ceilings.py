@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from bridge_bench import ceilings, paths, results
+from bridge_bench import catalogue, ceilings, results
 from bridge_bench.inputs import MiB
 
 SIZE = 256 * MiB
@@ -11,7 +11,7 @@ SIZE = 256 * MiB
 
 def _row(path, value, size=SIZE, kind="time", unit="seconds", machine="m", commit="c", status="ok",
          dtype="float32", benchmark="bench_cuda.HostToCuda.time_convert"):
-    record = paths.get(path)
+    record = catalogue.get(path)
     return {**dict.fromkeys(results.COLUMNS), "machine": machine, "env": "e", "commit": commit,
             "benchmark": benchmark, "kind": kind, "path": path, "label": record.label,
             "direction": record.direction, "size": size, "dtype": dtype, "layout": "C", "status": status,

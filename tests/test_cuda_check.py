@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bridge_bench import devices, paths
+from bridge_bench import catalogue, devices
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "gpu-check"
@@ -64,7 +64,7 @@ def test_without_cuda_it_refuses_unless_allowed(tmp_path):
 def test_without_cuda_every_case_skips_cleanly(tmp_path):
     proc = _run("--out", str(tmp_path), "--allow-no-cuda")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    per_size = [p for p in paths.CATALOGUE if p.direction in (paths.HOST_TO_CUDA, paths.CUDA_TO_HOST)]
+    per_size = [p for p in catalogue.CATALOGUE if p.direction in (catalogue.HOST_TO_CUDA, catalogue.CUDA_TO_HOST)]
     cases = len(per_size) * len(devices.CHECK_SIZES) + 2  # every transfer (and the first pin) per size, ceilings
     assert f"CUDA cases: 0 ok, {cases} skipped, 0 failed" in proc.stdout
     assert "CUDA-marked tests: exit 0" in proc.stdout

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bridge_bench import paths, semantics
+from bridge_bench import catalogue, semantics
 
 
 def test_from_numpy_shares_memory_both_ways():
@@ -106,4 +106,4 @@ def test_render_and_summary_count_every_case():
 
 
 def test_every_catalogue_path_is_probed_by_default():
-    assert {j.path for j in semantics.jobs_for()} == set(paths.HOST_PATH_IDS)
+    assert {j.path for j in semantics.jobs_for()} == set(catalogue.HOST_PATH_IDS)

@@ -1,0 +1,150 @@
+"""The catalogue: every way bridge-bench moves data across the NumPy <-> PyTorch bridge, as plain data.
+
+One `Conversion` record per path: its id, direction, the code a user writes (the label used in
+every table and plot), which side its source is, whether it shares memory, what its output is,
+what it needs (CUDA, a minimum torch or numpy), a note. The suite, the semantics probe and the
+reports read this list, so adding a path is one record here and one binding.
+
+No torch here: the reading side (results, analysis, compare, report) imports this module and must
+run where torch is not installed, e.g. the workflow job that draws the report. How a path runs is
+`bridge_bench.bindings`, keyed by the same id; only the suite, the probe and the device helpers
+import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NUMPY_TO_TORCH = "numpy->torch"
+TORCH_TO_NUMPY = "torch->numpy"
+REFERENCE = "reference"
+HOST_TO_CUDA = "host->cuda"
+CUDA_TO_HOST = "cuda->host"
+DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, HOST_TO_CUDA, CUDA_TO_HOST, REFERENCE)
+#: Directions the host (CPU) suite times; CUDA transfers have a suite of their own.
+HOST_DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, REFERENCE)
+#: What a call's output is: the object it returns, or a destination made when the call was bound
+#: that it writes into (`np.copyto(dst, a)` returns nothing).
+OUTPUTS = ("result", "destination")
+
+H2D_CEILING = "h2d_ceiling"
+D2H_CEILING = "d2h_ceiling"
+
+
+def release(text: str) -> tuple[int, ...]:
+    """Leading numeric release of a version string: '2.13.0+cpu' -> (2, 13, 0)."""
+    parts = []
+    for piece in text.split("+")[0].split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One conversion path: what a user writes, what it needs and what it gives."""
+
+    id: str
+    direction: str
+    label: str
+    source: str  # "numpy" or "torch": the kind of object its binding receives
+    shares: bool  # shares memory in the common case (float32, C-contiguous); the probe checks
+    output: str = "result"  # one of OUTPUTS
+    cuda: bool = False  # needs a CUDA device: timed by the CUDA suite, not the host suite
+    min_torch: str = ""
+    min_numpy: str = ""
+    note: str = ""
+    #: id of the reference whose bandwidth bounds this path's: a figure above it is a timing error
+    #: (`ceilings.violations`). Set on paths that cross PCIe.
+    ceiling: str = ""
+    #: each timed call must find torch's pinned-host cache empty (first call of a size), so the
+    #: CUDA suite empties it before every call, outside the timed region
+    cold: bool = False
+
+
+def _h2d(id, label, source="torch", **kw) -> Conversion:
+    return Conversion(id, HOST_TO_CUDA, label, source, shares=False, cuda=True, **kw)
+
+
+def _d2h(id, label, **kw) -> Conversion:
+    return Conversion(id, CUDA_TO_HOST, label, "torch", shares=False, cuda=True, ceiling=D2H_CEILING, **kw)
+
+
+CATALOGUE: tuple[Conversion, ...] = (
+    # numpy -> torch
+    Conversion("from_numpy", NUMPY_TO_TORCH, "torch.from_numpy(a)", "numpy", shares=True),
+    Conversion("as_tensor", NUMPY_TO_TORCH, "torch.as_tensor(a)", "numpy", shares=True),
+    Conversion("asarray", NUMPY_TO_TORCH, "torch.asarray(a)", "numpy", shares=True, min_torch="1.11"),
+    Conversion("tensor", NUMPY_TO_TORCH, "torch.tensor(a)", "numpy", shares=False),
+    Conversion("Tensor_legacy", NUMPY_TO_TORCH, "torch.Tensor(a)", "numpy", shares=True,
+               note="legacy constructor: converts to the default dtype, so only float32 can be shared"),
+    Conversion("dlpack_to_torch", NUMPY_TO_TORCH, "torch.from_dlpack(a)", "numpy", shares=True, min_numpy="1.22"),
+    # torch -> numpy
+    Conversion("numpy", TORCH_TO_NUMPY, "t.numpy()", "torch", shares=True),
+    Conversion("numpy_force", TORCH_TO_NUMPY, "t.numpy(force=True)", "torch", shares=True, min_torch="1.13"),
+    Conversion("np_asarray", TORCH_TO_NUMPY, "np.asarray(t)", "torch", shares=True),
+    Conversion("np_array", TORCH_TO_NUMPY, "np.array(t)", "torch", shares=False),
+    Conversion("numpy_copy", TORCH_TO_NUMPY, "t.numpy().copy()", "torch", shares=False),
+    Conversion("dlpack_to_numpy", TORCH_TO_NUMPY, "np.from_dlpack(t)", "torch", shares=True, min_numpy="1.22"),
+    # reference ceilings, measured in the same run as everything else
+    Conversion("np_copy", REFERENCE, "a.copy()", "numpy", shares=False, note="copy into fresh memory"),
+    Conversion("np_copyto", REFERENCE, "np.copyto(dst, a)", "numpy", shares=False, output="destination",
+               note="copy into a preallocated destination: the host copy ceiling"),
+    Conversion("clone", REFERENCE, "t.clone()", "torch", shares=False, note="copy into fresh memory"),
+    Conversion("copy_", REFERENCE, "dst.copy_(t)", "torch", shares=False, output="destination",
+               note="copy into a preallocated tensor: torch's copy ceiling"),
+    # host -> CUDA: every call ends with torch.cuda.synchronize() (devices.synced)
+    _h2d("cuda", "t.cuda()", ceiling=H2D_CEILING, note="pageable source"),
+    _h2d("to_cuda", 't.to("cuda")', ceiling=H2D_CEILING, note="pageable source"),
+    _h2d("to_cuda_nb", 't.to("cuda", non_blocking=True)', ceiling=H2D_CEILING,
+         note="pageable source: non_blocking cannot overlap"),
+    _h2d("pin_memory_first", "t.pin_memory()  # first of its size", cold=True,
+         note="pays cudaHostAlloc: the pinned-host cache is emptied before every call"),
+    _h2d("pin_memory", "t.pin_memory()  # size cached",
+         note="a host copy into a cached pinned block; does not cross PCIe"),
+    _h2d("to_cuda_nb_pinned", 'pinned.to("cuda", non_blocking=True)', ceiling=H2D_CEILING),
+    _h2d("as_tensor_cuda", 'torch.as_tensor(a, device="cuda")', "numpy", ceiling=H2D_CEILING),
+    _h2d("tensor_cuda", 'torch.tensor(a, device="cuda")', "numpy", ceiling=H2D_CEILING),
+    _h2d("from_numpy_cuda", "torch.from_numpy(a).cuda()", "numpy", ceiling=H2D_CEILING),
+    _h2d("copy_to_cuda_pinned", "dst.copy_(pinned, non_blocking=True)", output="destination",
+         ceiling=H2D_CEILING, note="pinned source, preallocated GPU destination"),
+    # CUDA -> host: the source is moved to the GPU at bind time
+    _d2h("cpu", "t.cpu()"),
+    _d2h("cpu_numpy", "t.cpu().numpy()"),
+    _d2h("to_cpu_nb", 't.to("cpu", non_blocking=True); torch.cuda.synchronize()',
+         note="without the synchronise the host reads the destination before the copy lands"),
+    _d2h("copy_from_cuda_pinned", "pinned_dst.copy_(t, non_blocking=True)", output="destination",
+         note="preallocated pinned destination"),
+    # CUDA ceilings: a large pinned copy each way, timed with CUDA events (bench_cuda.Ceilings)
+    Conversion(H2D_CEILING, REFERENCE, "dst.copy_(pinned, non_blocking=True)  # CUDA events", "torch",
+               shares=False, output="destination", cuda=True,
+               note="pinned host -> preallocated GPU tensor, CUDA events"),
+    Conversion(D2H_CEILING, REFERENCE, "pinned_dst.copy_(t, non_blocking=True)  # CUDA events", "torch",
+               shares=False, output="destination", cuda=True,
+               note="GPU tensor -> preallocated pinned tensor, CUDA events"),
+)
+
+BY_ID: dict[str, Conversion] = {p.id: p for p in CATALOGUE}
+PATH_IDS: tuple[str, ...] = tuple(p.id for p in CATALOGUE)
+
+
+def get(path_id: str) -> Conversion:
+    """The record for `path_id`; a ValueError naming it and the known ids otherwise."""
+    try:
+        return BY_ID[path_id]
+    except KeyError:
+        raise ValueError(f"unknown path {path_id!r}; known paths: {', '.join(PATH_IDS)}") from None
+
+
+def ids(direction: str | None = None, shares: bool | None = None, cuda: bool | None = None) -> list[str]:
+    """Path ids, optionally narrowed to one direction, to sharing or copying paths, to CUDA or host."""
+    return [p.id for p in CATALOGUE
+            if (direction is None or p.direction == direction)
+            and (shares is None or p.shares == shares)
+            and (cuda is None or p.cuda == cuda)]
+
+
+#: The paths the host suite and the semantics probe run: everything that needs no GPU.
+HOST_PATH_IDS: tuple[str, ...] = tuple(ids(cuda=False))

@@ -1,0 +1,40 @@
+"""The reading side runs where torch is not installed (the workflow's publish job installs none).
+
+Each check runs `bridge-bench` in a fresh interpreter in which `import torch` fails, on the
+committed real run: the report, compare and noise must work, and a command that runs conversions
+must say in one line that torch is missing.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+REAL = Path(__file__).resolve().parents[1] / "reports" / "fullrun-results"
+NO_TORCH = ("import sys; sys.modules['torch'] = None; from bridge_bench import cli; "
+            "code = cli.main(sys.argv[1:]); "
+            "assert 'torch' not in sys.modules or sys.modules['torch'] is None, 'torch was imported'; "
+            "sys.exit(code)")
+
+
+def bridge_bench(*args):
+    return subprocess.run([sys.executable, "-c", NO_TORCH, *map(str, args)], capture_output=True, text=True)
+
+
+def test_report_compare_and_noise_need_no_torch(tmp_path):
+    report = bridge_bench("report", REAL, "--out", tmp_path / "report")
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "report" / "index.html").stat().st_size > 0
+    compared = bridge_bench("compare", REAL, REAL)
+    assert compared.returncode == 0 and "0 regressions" in compared.stdout, compared.stderr
+    noise = bridge_bench("noise", REAL, REAL)
+    assert noise.returncode == 0 and "False flags: none" in noise.stdout, noise.stderr
+    listed = bridge_bench("list")
+    assert listed.returncode == 0 and "torch.from_numpy(a)" in listed.stdout
+
+
+def test_a_command_that_converts_says_torch_is_missing():
+    for args in (["semantics", "--path", "from_numpy"], ["noise", REAL, REAL, "--tight-loop"]):
+        result = bridge_bench(*args)
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("bridge-bench: error: torch is not installed") and "pip install torch==" in line
