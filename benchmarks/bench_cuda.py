@@ -33,7 +33,7 @@ from .common import TIMING, _Conversions, bind_or_skip, version
 
 
 def _ids(direction, cold=False):
-    return [p.id for p in catalogue.CATALOGUE if p.direction == direction and p.cuda and p.cold == cold]
+    return catalogue.ids(direction, cuda=True, cold=cold)
 
 
 def _params(path_ids, sizes, dtypes=("float32",)):

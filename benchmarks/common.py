@@ -21,6 +21,11 @@ and takes the first whose `name_regex` matches a method name; the same list is w
 mechanism (`asv_bench*` distributions) puts external types. Importing this module puts `_CallTime`
 first for `time_convert`, in every environment that runs the suite, with nothing else to install.
 
+One process, one case: asv gives every case a benchmark process of its own, and the looks rely on
+it (every source is a view of one shared buffer, `inputs`; each look randomizes the process's
+layout). Before it times anything, `_CallTime` checks that its process times no other case and
+that the call it got is the one `bind` made for the case its parameters name (`_check_case`).
+
 A case this torch or numpy cannot build, or that the path refuses (raises, aborts the interpreter,
 hangs), is skipped with the reason printed (`asv run --show-stderr`); asv records it as skipped.
 The first look at a case tries it in a forked child, before this process runs anything (a
@@ -45,21 +50,42 @@ from asv_runner.benchmarks._base import _get_first_attr
 from asv_runner.benchmarks.mark import SkipNotImplemented
 from asv_runner.benchmarks.time import TimeBenchmark
 
-from bridge_bench import bindings, catalogue, inputs, sampling
+from bridge_bench import bindings, catalogue, inputs, sampling, suite
 
 inputs.reserve_for(max(inputs.SIZES))
+
+#: The last call `bind` made in this process, and the case it made it for, as asv's parameters.
+_bound = (None, None)
+#: The case this process times: the first `_check_case` names it.
+_timed = None
 
 
 def bind(path_id, case):
     """The bound call for a case after one call of it; a NotImplementedError saying why not otherwise
     (`inputs.Unsupported`: the case cannot exist here; `sampling.Refused`: the path refuses it)."""
+    global _bound
     path = catalogue.get(path_id)
     call = bindings.prepare(path_id, case)
     try:
         call()
     except Exception as exc:
         raise sampling.Refused(f"{path.label} refuses it: {sampling.describe(exc)}") from None
+    _bound = ((path_id, case.nbytes, case.dtype, case.layout), call)
     return call
+
+
+def _check_case(param, call):
+    """RuntimeError (asv records a failure) unless this process times only `param`, with the call
+    `bind` made for it: a harness that ran two cases in one process, or a `time_convert` that handed
+    back a call bound earlier, would publish a figure under parameters it did not measure. Outside
+    the timed region, once a look."""
+    global _timed
+    _timed = _timed or tuple(param)
+    if _timed != tuple(param):
+        raise RuntimeError(f"asked to time {tuple(param)} in a benchmark process that times {_timed}")
+    case, bound = _bound
+    if call is not bound or case != _timed:
+        raise RuntimeError(f"the call to time for {_timed} is not the one bind made for it (last bound: {case})")
 
 
 def _trial(factory, param):
@@ -110,7 +136,7 @@ class _CallTime(TimeBenchmark):
     call: a smoke test, as asv means it.
     """
 
-    name_regex = re.compile(r"^time_convert$")
+    name_regex = re.compile(f"^{suite.TIMED}$")
 
     def run(self, *param):
         if _get_first_attr(self._attr_sources, "cuda", False):
@@ -126,7 +152,7 @@ class _CallTime(TimeBenchmark):
                 sampling.in_child(lambda: _trial(self.func, param))
             looks.wait()
             layout = sampling.randomize_layout()  # noqa: F841 - kept alive while looking
-            window = self._window(self.func(*param), self.number, param)
+            window = self._window(self._call(param), self.number, param)
         except NotImplementedError as exc:
             looks.refuse(str(exc))
             raise _skip(exc) from None
@@ -136,13 +162,19 @@ class _CallTime(TimeBenchmark):
     def _run_cuda(self, param):
         """CUDA: no fork (a CUDA context does not survive one), so consecutive windows of this process."""
         try:
-            call = self.func(*param)
+            call = self._call(param)
         except NotImplementedError as exc:
             raise _skip(exc) from None
         windows = [self._window(call, self.number, param)]
         more = 0 if self.repeat == 1 else sampling.IN_PROCESS_WINDOWS - 1
         windows += [self._window(call, windows[0].number, param) for _ in range(more)]
         return {"samples": [w.seconds for w in windows], "number": windows[0].number}
+
+    def _call(self, param):
+        """The call the method prepared for `param`, checked (`_check_case`)."""
+        call = self.func(*param)
+        _check_case(param, call)
+        return call
 
     def _window(self, call, number, param):
         if self.repeat == 1:  # --quick
@@ -157,8 +189,8 @@ if _CallTime not in benchmark_types:
     benchmark_types.insert(0, _CallTime)
 
 
-def _counted(count):
-    """A `track_` method: `count(call)` of the case's bound call, measured in a forked child."""
+def _counted(name, count):
+    """A `track_` method named `name`: `count(call)` of the case's bound call, measured in a forked child."""
 
     def track(self, path, size, dtype, layout):
         try:
@@ -166,7 +198,7 @@ def _counted(count):
         except NotImplementedError as exc:
             raise _skip(exc) from None
 
-    track.__name__ = f"track_{count.__name__.removesuffix('_per_call')}"
+    track.__name__ = name
     return track
 
 
@@ -237,12 +269,11 @@ def direction_classes(module, sizes, dtypes=("float32",), layouts=("C",), counts
     """
     methods = {}
     if counts:
-        methods = {"track_faults": _counted(sampling.faults_per_call),
-                   "track_held_bytes": _counted(sampling.held_bytes_per_call)}
-        methods["track_faults"].unit, methods["track_held_bytes"].unit = "faults/call", "bytes/call"
+        methods = {suite.FAULTS: _counted(suite.FAULTS, sampling.faults_per_call),
+                   suite.HELD_BYTES: _counted(suite.HELD_BYTES, sampling.held_bytes_per_call)}
+        methods[suite.FAULTS].unit, methods[suite.HELD_BYTES].unit = "faults/call", "bytes/call"
     classes = []
-    for name, direction in (("NumpyToTorch", catalogue.NUMPY_TO_TORCH), ("TorchToNumpy", catalogue.TORCH_TO_NUMPY),
-                            ("Reference", catalogue.REFERENCE)):
+    for name, direction in suite.HOST_CLASSES:
         ids = catalogue.ids(direction, cuda=False)
         params = [ids, list(sizes), list(dtypes), list(layouts)]
         classes.append(type(name, (_Conversions,), {

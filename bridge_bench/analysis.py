@@ -1,11 +1,14 @@
 """Tables from the tidy results frame (`results.load`): latency, bandwidth against the same run's
-ceiling, zero-copy speedups, a cost model per path, dtype/layout tables, peak memory and
-cross-environment ratios.
+ceiling, zero-copy speedups, a cost model per path, dtype/layout tables, peak memory,
+cross-environment ratios, and the semantics probe's grid.
 
-Every function takes the loaded frame (measured rows) and returns a pandas DataFrame whose columns
-or index start with the run (`RUN`), so one table holds any number of machines, environments and
-commits, and a CSV of it is self-describing. Paths are grouped by the catalogue's `direction` and
-shown by its `label`; no path id is named here.
+Every function takes the loaded frame (measured rows), or a tidy table another function here made
+from it, and returns a pandas DataFrame whose columns or index start with the run (`RUN`), so one
+table holds any number of machines, environments and commits, and a CSV of it is self-describing.
+The wide tables a person reads (`by_size` and the functions named `*_by_size`) are made here too,
+so that the report only lays them out. Paths are grouped by the catalogue's `direction` and shown
+by its `label`; no path id is named here. Bandwidth is `gbps` wherever it appears (GB/s of 10**9
+bytes, as `bridge_bench.ceilings` names it too).
 
 "Bytes" are the logical bytes of the array (elements x itemsize, the `size` parameter). A copy
 reads them and writes them, so a copy at 20 GB/s moves 40 GB/s of memory traffic; every path is
@@ -17,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bridge_bench import catalogue, inputs
+from bridge_bench import catalogue, inputs, results, semantics, suite
 from bridge_bench.results import RUN
 
 #: One run: what produced a set of numbers together. Ceilings and ratios never cross runs.
@@ -27,7 +30,12 @@ FACTORS = ["torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE"]
 #: Context that must match for two runs to be comparable: same kind of hardware and OS. The machine
 #: name and asv env name are left out: they usually *encode* the factor being varied.
 SAME_HARDWARE = ["cpu", "num_cpu", "os", "gpu", "thp_defrag"]
-CASE = ["benchmark", "direction", "label", "path", "size", "dtype", "layout"]
+#: A case (`results.CASE`) with the catalogue's direction and label beside its path, for tables.
+DESCRIBED_CASE = [*results.CASE[:1], "direction", "label", *results.CASE[1:]]
+#: The rows of a wide table: one path of one run.
+PATH_ROWS = [*RUN, "direction", "label"]
+#: The sizes of the speedup table: the smallest, in cache, 1 MiB, out of cache, the largest.
+SPEEDUP_SIZES = (8, inputs.IN_CACHE, inputs.MiB, inputs.OUT_OF_CACHE, max(inputs.SIZES))
 US = 1e6
 
 
@@ -56,13 +64,26 @@ def timings(frame: pd.DataFrame, sweep: str) -> pd.DataFrame:
 
 def size_sweep(frame: pd.DataFrame) -> pd.DataFrame:
     """Measured time rows of every benchmark that sweeps size (host `bench_sizes`, the CUDA
-    transfers...): those with more sizes than the dtype and layout sweeps' two."""
+    transfers...: `suite.Benchmark.sweeps_size`)."""
     t = frame[(frame["kind"] == "time") & (frame["status"] == "ok")]
     return _order(t[_sweeps_size(t)].astype({"size": "int64"}))
 
 
 def _sweeps_size(rows: pd.DataFrame) -> pd.Series:
-    return rows.groupby("benchmark")["size"].transform("nunique") > len(inputs.SWEEP_SIZES)
+    return rows["benchmark"].map(suite.sweeps_size).astype(bool)
+
+
+def by_size(table: pd.DataFrame, rows, values: str) -> pd.DataFrame:
+    """A tidy table's `values` as a grid: `rows` by size, columns named as people say them ("32 KiB").
+    Rows and sizes keep the table's order; cases measured twice (two sweeps) read as their mean."""
+    wide = table.pivot_table(index=rows, columns="size", values=values, sort=False)
+    wide.columns = [inputs.format_size(int(c)) for c in wide.columns]
+    return wide
+
+
+def of_run(table: pd.DataFrame, run: tuple) -> pd.DataFrame:
+    """The rows of one run (machine, env, commit) of a tidy table."""
+    return table[table[RUN].eq(list(run)).all(axis=1)]
 
 
 def runs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -80,10 +101,7 @@ def latest(frame: pd.DataFrame) -> pd.DataFrame:
 
 def latency(frame: pd.DataFrame) -> pd.DataFrame:
     """Time per call in microseconds: run x direction x path (rows) by size (columns)."""
-    t = size_sweep(frame)
-    table = t.pivot_table(index=[*RUN, "direction", "label"], columns="size", values="value", sort=False) * US
-    table.columns = [inputs.format_size(int(s)) for s in table.columns]
-    return table
+    return by_size(size_sweep(frame), PATH_ROWS, "value") * US
 
 
 def bandwidth(frame: pd.DataFrame) -> pd.DataFrame:
@@ -104,7 +122,21 @@ def bandwidth(frame: pd.DataFrame) -> pd.DataFrame:
     ceiling = ref.groupby(key, as_index=False)["gbps"].max().rename(columns={"gbps": "ceiling_gbps"})
     out = t.merge(ceiling, on=key, how="left")
     out["pct_of_ceiling"] = 100 * out["gbps"] / out["ceiling_gbps"]
-    return out[[*RUN, *CASE, "value", "gbps", "ceiling_gbps", "pct_of_ceiling"]].rename(columns={"value": "seconds"})
+    return out[[*RUN, *DESCRIBED_CASE, "value", "gbps", "ceiling_gbps", "pct_of_ceiling"]].rename(columns={"value": "seconds"})
+
+
+def ceiling_by_size(bandwidths: pd.DataFrame) -> pd.DataFrame:
+    """The ceiling (GB/s) of each run (rows) by size, from `bandwidth`."""
+    return by_size(bandwidths.drop_duplicates([*RUN, "size"]), RUN, "ceiling_gbps")
+
+
+def transfer_bandwidth(checked: pd.DataFrame) -> pd.DataFrame:
+    """GB/s of each float32 host <-> CUDA transfer per run, path and size, with its run's ceiling,
+    from `ceilings.transfers`. A case that both the size sweep and the dtype sweep measured reads
+    as the median of both."""
+    return (checked[checked["dtype"] == "float32"]
+            .groupby([*RUN, "direction", "path", "label", "size"], as_index=False, sort=False)
+            .agg(gbps=("gbps", "median"), ceiling_gbps=("ceiling_gbps", "first")))
 
 
 def speedups(frame: pd.DataFrame) -> pd.DataFrame:
@@ -121,6 +153,13 @@ def speedups(frame: pd.DataFrame) -> pd.DataFrame:
     pairs["speedup"] = pairs["value_copy"] / pairs["value_zero_copy"]
     return pairs.rename(columns={"label_zero_copy": "zero_copy", "label_copy": "copy"})[
         [*RUN, "direction", "zero_copy", "copy", "size", "speedup"]]
+
+
+def speedups_by_size(pairs: pd.DataFrame) -> pd.DataFrame:
+    """`speedups` at `SPEEDUP_SIZES` (those measured): one row per run and pair. The curve between
+    them is in the figure; five sizes show the overhead-bound, in-cache and DRAM regimes."""
+    wide = by_size(pairs, [*RUN, "direction", "zero_copy", "copy"], "speedup")
+    return wide[[c for c in map(inputs.format_size, SPEEDUP_SIZES) if c in wide.columns]]
 
 
 def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
@@ -190,11 +229,11 @@ def peak_memory(frame: pd.DataFrame) -> pd.DataFrame:
     is that baseline, so the difference is the call's own allocation.
     """
     m = frame[(frame["kind"] == "peakmemory") & (frame["status"] == "ok")].copy()
-    m["which"] = m["benchmark"].str.rsplit(".", n=1).str[-1].str.removeprefix("peakmem_")
+    m["which"] = m["benchmark"].str.rsplit(".", n=1).str[-1]
     wide = m.pivot_table(index=[*RUN, "direction", "label", "size"], columns="which", values="value", sort=False)
-    if not {"convert", "prepared"} <= set(wide.columns):
+    if not {suite.PEAKMEM_CONVERT, suite.PEAKMEM_PREPARED} <= set(wide.columns):
         return pd.DataFrame()
-    out = pd.DataFrame({"allocated_MiB": (wide["convert"] - wide["prepared"]) / inputs.MiB})
+    out = pd.DataFrame({"allocated_MiB": (wide[suite.PEAKMEM_CONVERT] - wide[suite.PEAKMEM_PREPARED]) / inputs.MiB})
     sizes = out.index.get_level_values("size").to_numpy(float)
     out["allocated_x_array"] = out["allocated_MiB"] * inputs.MiB / sizes
     return out
@@ -219,17 +258,17 @@ def cross_env(frame: pd.DataFrame) -> pd.DataFrame:
             levels = sorted(group[factor].unique())
             for a, b in zip(levels, levels[1:]):
                 sel = {**dict(zip(others, group.iloc[0][others])), factor: a}
-                va = keyed.loc[tuple(sel[c] for c in ctx)].reset_index()[CASE + ["value"]]
+                va = keyed.loc[tuple(sel[c] for c in ctx)].reset_index()[DESCRIBED_CASE + ["value"]]
                 sel[factor] = b
-                vb = keyed.loc[tuple(sel[c] for c in ctx)].reset_index()[CASE + ["value"]]
-                pair = va.merge(vb, on=CASE, suffixes=("_a", "_b"))
+                vb = keyed.loc[tuple(sel[c] for c in ctx)].reset_index()[DESCRIBED_CASE + ["value"]]
+                pair = va.merge(vb, on=DESCRIBED_CASE, suffixes=("_a", "_b"))
                 pair.insert(0, "factor", factor)
                 pair.insert(1, "a", a)
                 pair.insert(2, "b", b)
                 pair.insert(3, "context", ", ".join(f"{c}={sel[c]}" for c in others if c in FACTORS))
                 parts.append(pair)
     if not parts:
-        return pd.DataFrame(columns=["factor", "a", "b", "context", *CASE, "value_a", "value_b", "ratio"])
+        return pd.DataFrame(columns=["factor", "a", "b", "context", *DESCRIBED_CASE, "value_a", "value_b", "ratio"])
     out = pd.concat(parts, ignore_index=True)
     out["ratio"] = out["value_b"] / out["value_a"]
     return out
@@ -244,3 +283,18 @@ def cross_env_summary(ratios: pd.DataFrame) -> pd.DataFrame:
     """Per comparison and path: median, min and max of B / A over the size sweep."""
     return (size_ratios(ratios).groupby(["factor", "a", "b", "context", "direction", "label"], sort=False)["ratio"]
             .agg(median="median", min="min", max="max", cases="size"))
+
+
+def semantics_grid(cases: list[dict]) -> pd.DataFrame:
+    """The probe's cases (`semantics.read(...).cases`) as one symbol (`semantics.symbol`) per path
+    label and layout (rows) by dtype (columns), in the probe's order; a path this checkout does not
+    know is shown by its id."""
+    table = pd.DataFrame(cases).assign(cell=[semantics.symbol(c) for c in cases])
+    table["label"] = table["path"].map(lambda p: catalogue.BY_ID[p].label if p in catalogue.BY_ID else p)
+    return table.pivot_table(index=["label", "layout"], columns="dtype", values="cell", aggfunc="first", sort=False)
+
+
+def semantics_errors(cases: list[dict]) -> pd.DataFrame:
+    """How many cases raised each distinct error (type and message), most first; empty when none did."""
+    raised = pd.DataFrame([c for c in cases if c["outcome"] == "raises"], columns=["error_type", "error"])
+    return raised.groupby(["error_type", "error"]).size().sort_values(ascending=False).rename("cases").to_frame()

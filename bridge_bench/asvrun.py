@@ -160,9 +160,18 @@ def private_env(home: Path, machine: str, python: str | None = None, **extra: st
     return env
 
 
+def private_run(config: Path, workdir: Path, machine: str, bench: list[str], rounds: int = sampling.LOOKS,
+                **extra: str) -> Path:
+    """`run_existing` of the `bench` regexes with `config`'s suite, but everything it writes (results,
+    machine file, environments) under `workdir`: a developer's results and machine file are never
+    touched. `extra` goes into the benchmarks' environment. Returns the results folder."""
+    conf = private_config(config, workdir)
+    run_existing(conf, machine, bench, env=private_env(workdir / "home", machine, **extra), rounds=rounds)
+    return results_dir(conf)
+
+
 def result_files(results_dir: Path, machine: str) -> list[Path]:
-    folder = results_dir / machine
-    return sorted(p for p in folder.glob("*.json") if p.name != "machine.json")
+    return [p for p in estimate.result_files(results_dir) if p.parent.name == machine]
 
 
 def run_paired(config: Path, sides: dict[str, tuple[str | None, dict[str, str]]], bench: list[str], out: Path,

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bridge_bench import errors
+
 NUMPY_TO_TORCH = "numpy->torch"
 TORCH_TO_NUMPY = "torch->numpy"
 REFERENCE = "reference"
@@ -135,15 +137,18 @@ def get(path_id: str) -> Conversion:
     try:
         return BY_ID[path_id]
     except KeyError:
-        raise ValueError(f"unknown path {path_id!r}; known paths: {', '.join(PATH_IDS)}") from None
+        raise errors.InputError(f"unknown path {path_id!r}; known paths: {', '.join(PATH_IDS)}") from None
 
 
-def ids(direction: str | None = None, shares: bool | None = None, cuda: bool | None = None) -> list[str]:
-    """Path ids, optionally narrowed to one direction, to sharing or copying paths, to CUDA or host."""
+def ids(direction: str | None = None, shares: bool | None = None, cuda: bool | None = None,
+        cold: bool | None = None) -> list[str]:
+    """Path ids, optionally narrowed to one direction, to sharing or copying paths, to CUDA or host,
+    to paths timed cold (first call of a size) or warm."""
     return [p.id for p in CATALOGUE
             if (direction is None or p.direction == direction)
             and (shares is None or p.shares == shares)
-            and (cuda is None or p.cuda == cuda)]
+            and (cuda is None or p.cuda == cuda)
+            and (cold is None or p.cold == cold)]
 
 
 #: The paths the host suite and the semantics probe run: everything that needs no GPU.

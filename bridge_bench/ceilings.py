@@ -6,9 +6,10 @@ with CUDA events, bench_cuda.Ceilings). Its bandwidth is bytes / its published t
 commit is not fast, it is wrong (a missing synchronise, an enqueue timed as a transfer), so every
 place that shows results flags it.
 
-Input is the results loader's frame (`results.load(...).frame`); nothing here reads files.
+Input is the results loader's frame (`results.load(...).frame`); nothing here reads files. GB/s
+columns are named `gbps`, as in `bridge_bench.analysis`, so a table of either plots the same way.
 
-    transfers(frame)   one row per timed transfer: gbs, ceiling_gbs, ratio, violation
+    transfers(frame)   one row per timed transfer: gbps, ceiling_gbps, ratio, violation
     violations(frame)  the rows of transfers(frame) that break the check
     render(frame)      a text table of GB/s per path and size against the ceiling (scripts/gpu-check)
 """
@@ -17,36 +18,34 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bridge_bench import catalogue, inputs
+from bridge_bench import catalogue, inputs, units
 from bridge_bench.results import RUN
 
 #: A bandwidth this much above its ceiling is a measurement error (ceilings vary ~1-2 % run to run).
 TOLERANCE = 0.05
-#: What identifies one run: a ceiling only bounds figures measured with it.
-
 _CEILING_OF = {p.id: p.ceiling for p in catalogue.CATALOGUE if p.ceiling}
 
 
 def ceilings(frame: pd.DataFrame) -> pd.DataFrame:
-    """The measured ceilings: RUN columns, `ceiling` (the reference's path id), `ceiling_gbs`."""
+    """The measured ceilings: RUN columns, `ceiling` (the reference's path id), `ceiling_gbps`."""
     ok = frame[(frame["status"] == "ok") & frame["path"].isin(set(_CEILING_OF.values()))
                & (frame["unit"] == "GB/s")]
-    out = ok[RUN + ["path", "value"]].rename(columns={"path": "ceiling", "value": "ceiling_gbs"})
-    return out.groupby(RUN + ["ceiling"], as_index=False, dropna=False)["ceiling_gbs"].median()
+    out = ok[RUN + ["path", "value"]].rename(columns={"path": "ceiling", "value": "ceiling_gbps"})
+    return out.groupby(RUN + ["ceiling"], as_index=False, dropna=False)["ceiling_gbps"].median()
 
 
 def transfers(frame: pd.DataFrame, tolerance: float = TOLERANCE) -> pd.DataFrame:
     """Every timed transfer with its bandwidth and its run's ceiling.
 
-    Adds `gbs`, `ceiling`, `ceiling_gbs` (NaN when the run has no ceiling: then nothing is
-    checked), `ratio` (gbs / ceiling_gbs) and `violation` (ratio > 1 + tolerance).
+    Adds `gbps`, `ceiling`, `ceiling_gbps` (NaN when the run has no ceiling: then nothing is
+    checked), `ratio` (gbps / ceiling_gbps) and `violation` (ratio > 1 + tolerance).
     """
     timed = frame[(frame["status"] == "ok") & (frame["kind"] == "time")
                   & frame["path"].isin(_CEILING_OF.keys())].copy()
-    timed["gbs"] = timed["size"].astype(float) / timed["value"].astype(float) / inputs.GB
+    timed["gbps"] = timed["size"].astype(float) / timed["value"].astype(float) / inputs.GB
     timed["ceiling"] = timed["path"].map(_CEILING_OF)
     out = timed.merge(ceilings(frame), on=RUN + ["ceiling"], how="left")
-    out["ratio"] = out["gbs"] / out["ceiling_gbs"]
+    out["ratio"] = out["gbps"] / out["ceiling_gbps"]
     out["violation"] = out["ratio"] > 1 + tolerance
     return out
 
@@ -67,12 +66,12 @@ def render(frame: pd.DataFrame, tolerance: float = TOLERANCE) -> str:
     data = transfers(frame, tolerance)
     if data.empty:
         return "no timed transfers with a ceiling in these results"
-    data["cell"] = [f"{g:.3g}{'!' if v else ''}" for g, v in zip(data["gbs"], data["violation"])]
+    data["cell"] = [f"{units.number(g)}{'!' if v else ''}" for g, v in zip(data["gbps"], data["violation"])]
     blocks = []
     for (machine, env, commit, benchmark), rows in data.groupby(RUN + ["benchmark"], dropna=False, sort=True):
         bounds = rows.drop_duplicates("ceiling")
-        limits = ", ".join(f"{c} {g:.3g} GB/s" if pd.notna(g) else f"{c} not measured"
-                           for c, g in zip(bounds["ceiling"], bounds["ceiling_gbs"]))
+        limits = ", ".join(f"{c} {units.number(g)} GB/s" if pd.notna(g) else f"{c} not measured"
+                           for c, g in zip(bounds["ceiling"], bounds["ceiling_gbps"]))
         head = f"{machine} | {env} | {str(commit)[:8]} | {benchmark}\nceiling: {limits}"
         if rows["dtype"].nunique() > 1:
             dtypes = [d for d in inputs.DTYPES if d in set(rows["dtype"])]

@@ -1,19 +1,21 @@
-"""`bridge-bench`: thin argparse front end. Bad input: one line naming it on stderr, exit 2."""
+"""`bridge-bench`: thin argparse front end. Bad input (`errors.InputError`): one line naming it on
+stderr, exit 2; a bug: its traceback, exit 3; asv failing: exit 1."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 
-from bridge_bench import asvrun, catalogue, context, estimate, fidelity, inputs, sampling
+from bridge_bench import asvrun, catalogue, context, errors, estimate, fidelity, inputs, sampling
 
 EXIT_BAD_INPUT = 2
-
-
-class BadInput(Exception):
-    """User input we refuse: printed as one line, exit code 2."""
+#: A bug in bridge-bench itself: the traceback is printed; the nightly workflow fails on it.
+EXIT_INTERNAL = 3
+DESCRIPTION = ("What it costs to move data across the NumPy <-> PyTorch bridge: zero-copy against copying "
+               "conversions and host <-> CUDA transfers, timed with asv, reported and compared.")
 
 
 def _require_torch() -> None:
@@ -21,19 +23,19 @@ def _require_torch() -> None:
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:
-        raise BadInput(f"torch is not installed for {sys.executable}: this command runs conversions; install a "
+        raise errors.InputError(f"torch is not installed for {sys.executable}: this command runs conversions; install a "
                        "pinned build first, e.g. pip install torch==2.13.0 (README: an unpinned torch is a multi-GB CUDA build)")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise BadInput(message)
+        raise errors.InputError(message)
 
 
 def _size(text: str) -> int:
     try:
         return inputs.parse_size(text)
-    except ValueError as exc:
+    except errors.InputError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -89,20 +91,17 @@ def cmd_finalize(args) -> int:
 
     for folder in args.results_dir:
         if not folder.is_dir():
-            raise BadInput(f"{folder}: no such results directory")
+            raise errors.InputError(f"{folder}: no such results directory")
         try:
             changed = estimate.finalize(folder)
         except (UserError, ValueError, KeyError, IndexError) as exc:
-            raise BadInput(f"{folder}: a result file is not asv's ({str(exc).splitlines()[0]}); nothing after it was changed")
+            raise errors.InputError(f"{folder}: a result file is not asv's ({str(exc).splitlines()[0]}); nothing after it was changed")
         print(f"{folder}: {changed} timed results now carry the median of their quiet looks", file=sys.stderr)
     return 0
 
 
 def cmd_fidelity(args) -> int:
-    try:
-        fidelity.validate(args.path, args.size)
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
+    fidelity.validate(args.path, args.size)
     rows = fidelity.run(args.config, args.path, args.size)
     print(fidelity.render(rows, args.threshold))
     return 0 if fidelity.passed(rows, args.threshold) else 1
@@ -112,11 +111,8 @@ def cmd_noise(args) -> int:
     from bridge_bench import noise
 
     if len(args.runs) < 2:
-        raise BadInput("give two or more runs: the noise is what they disagree on")
-    try:
-        runs = [noise.load_run(source) for source in args.runs]
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
+        raise errors.InputError("give two or more runs: the noise is what they disagree on")
+    runs = [noise.load_run(source) for source in args.runs]
     tight = None
     if args.tight_loop:
         ids = [p.id for p in catalogue.CATALOGUE if p.shares and not p.cuda]
@@ -136,17 +132,11 @@ def cmd_noise(args) -> int:
 def cmd_semantics(args) -> int:
     from bridge_bench import semantics
 
-    try:
-        jobs = semantics.jobs_for(args.path, args.dtype, args.layout, args.size)
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
+    jobs = semantics.jobs_for(args.path, args.dtype, args.layout, args.size)
     print(f"probing {len(jobs)} cases in worker processes", file=sys.stderr)
     records = semantics.run(jobs, workers=args.jobs, progress=_progress)
     if args.json:
-        versions = context.versions()
-        json.dump({"versions": versions, "size": args.size, "summary": semantics.summary(records),
-                   "cases": records}, sys.stdout, indent=1)
-        print()
+        semantics.write(records, args.size, sys.stdout)
     else:
         print(semantics.render(records))
     return 0
@@ -155,12 +145,9 @@ def cmd_semantics(args) -> int:
 def cmd_compare(args) -> int:
     from bridge_bench import compare
 
-    try:
-        base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)})
-        cand = compare.Side(args.candidate, {**compare.parse_filters(args.both), **compare.parse_filters(args.cand_filters)})
-        result = compare.compare(base, cand, compare.factors_for(args.factor, args.memory_factor))
-    except (compare.CompareError, ValueError) as exc:
-        raise BadInput(str(exc)) from None
+    base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)})
+    cand = compare.Side(args.candidate, {**compare.parse_filters(args.both), **compare.parse_filters(args.cand_filters)})
+    result = compare.compare(base, cand, compare.factors_for(args.factor, args.memory_factor))
     return _print_comparison(result, args)
 
 
@@ -184,7 +171,7 @@ def _assignments(items: list[str], flag: str) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise BadInput(f"invalid {flag} {item!r}: use NAME=VALUE, e.g. OMP_NUM_THREADS=1")
+            raise errors.InputError(f"invalid {flag} {item!r}: use NAME=VALUE, e.g. OMP_NUM_THREADS=1")
         out[key] = value
     return out
 
@@ -193,10 +180,10 @@ def cmd_paired(args) -> int:
     from bridge_bench import compare
 
     if args.out.exists() and any(args.out.iterdir()):
-        raise BadInput(f"--out {args.out}: not empty; give a new folder (paired runs never overwrite results)")
+        raise errors.InputError(f"--out {args.out}: not empty; give a new folder (paired runs never overwrite results)")
     for flag, python in (("--baseline-python", args.baseline_python), ("--candidate-python", args.candidate_python)):
         if python and not Path(python).is_file():
-            raise BadInput(f"{flag} {python}: no such interpreter")
+            raise errors.InputError(f"{flag} {python}: no such interpreter")
     factors = compare.factors_for(args.factor, args.memory_factor, defaults=compare.PAIRED_FACTORS)
     sides = {"baseline": (args.baseline_python, _assignments(args.baseline_env, "--baseline-env")),
              "candidate": (args.candidate_python, _assignments(args.candidate_env, "--candidate-env"))}
@@ -206,13 +193,9 @@ def cmd_paired(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from bridge_bench import report, results
+    from bridge_bench import report
 
-    try:
-        loaded = report.build(args.results_dir, args.out, semantics=args.semantics,
-                              progress=report.print_progress)
-    except (results.ResultsError, report.ReportError) as exc:
-        raise BadInput(str(exc)) from None
+    loaded = report.build(args.results_dir, args.out, semantics_file=args.semantics, progress=report.print_progress)
     for warning in loaded.warnings:
         print(f"bridge-bench: warning: {warning}", file=sys.stderr)
     print(args.out / "index.html")
@@ -231,7 +214,7 @@ def _compare_options(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bridge-bench", description=__doc__.split(".")[0])
+    parser = _Parser(prog="bridge-bench", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("list", help="the catalogue of conversion paths").set_defaults(func=cmd_list)
@@ -318,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "needs_torch", False) or getattr(args, "tight_loop", False):
             _require_torch()
         return args.func(args)
-    except (BadInput, ValueError) as exc:
+    except errors.InputError as exc:
         print(f"bridge-bench: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except asvrun.AsvError as exc:
@@ -327,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bridge-bench: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - a bug: say so, with the traceback, and never as bad input
+        traceback.print_exc()
+        print("bridge-bench: internal error: the traceback above is a bug in bridge-bench, not in your input; "
+              "please report it with the command you ran", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

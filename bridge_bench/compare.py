@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import estimate, inputs, results
+from bridge_bench import errors, inputs, results, suite, units
 
 #: A timed case whose baseline takes at least this long per call streams memory (a copy of
 #: 1 MiB and more): its looks vary more between processes than a call-bound case's.
@@ -61,11 +61,10 @@ COUNT_FLOORS = {"faults/call": 8.0, "bytes/call": 4096.0}
 OTHER_FACTOR = 1.5
 MIN_FACTOR = 1.02
 FILTER_KEYS = ("machine", "env", "torch", "numpy", "commit")
-CASE = ["benchmark", "path", "size", "dtype", "layout"]
-SIDE_COLUMNS = ["value", "unit", "ci_low", "ci_high", "samples", "kind", "label", "direction", "sweep"]
+SIDE_COLUMNS = ["value", "unit", *results.INTERVAL.values(), "samples", "kind", "label", "direction", "sweep"]
 
 
-class CompareError(ValueError):
+class CompareError(errors.InputError):
     """Bad input: printed as one line naming it, exit code 2."""
 
 
@@ -111,7 +110,7 @@ class Side:
             frame = frame[_matches(frame[key], key, value)]
         if frame.empty:
             raise CompareError(f"{self.describe()}: no measured results match")
-        counts = frame.groupby(CASE, dropna=False).size()
+        counts = frame.groupby(results.CASE, dropna=False).size()
         if (counts > 1).any():
             varying = [k for k in FILTER_KEYS if frame[k].nunique(dropna=False) > 1]
             choices = "; ".join(f"{k}: {', '.join(map(str, sorted(frame[k].astype(str).unique())[:4]))}"
@@ -127,7 +126,7 @@ def lower_is_better(unit: str | None) -> bool:
 
 def kind_of(benchmark: str, unit: str | None, looks: bool) -> str:
     """Which rule judges a case: 'timed' (looks on both sides), 'count' or 'other'."""
-    if estimate.is_timed(benchmark) and looks:
+    if suite.is_timed(benchmark) and looks:
         return "timed"
     if unit in COUNT_FLOORS:
         return "count"
@@ -135,10 +134,10 @@ def kind_of(benchmark: str, unit: str | None, looks: bool) -> str:
 
 
 def _stats(row, side: str):
-    low, high = row[f"ci_low_{side}"], row[f"ci_high_{side}"]
-    if low is None or high is None or pd.isna(low) or pd.isna(high):
+    stats = {key: row[f"{column}_{side}"] for key, column in results.INTERVAL.items()}
+    if any(v is None or pd.isna(v) for v in stats.values()):
         return None
-    return {"ci_99_a": low, "ci_99_b": high}
+    return stats
 
 
 def significant(row) -> bool | None:
@@ -152,7 +151,7 @@ def significant(row) -> bool | None:
     if (samples_a is None or samples_b is None) and (stats_a is None or stats_b is None):
         return None
     if stats_a is None or stats_b is None:  # samples only: is_different needs intervals as fallback
-        stats_a = stats_b = {"ci_99_a": -math.inf, "ci_99_b": math.inf}
+        stats_a = stats_b = dict(zip(results.INTERVAL, (-math.inf, math.inf)))
     return bool(is_different(samples_a, samples_b, stats_a, stats_b))
 
 
@@ -229,9 +228,9 @@ class Comparison:
 def compare_frames(base: pd.DataFrame, cand: pd.DataFrame, factors: dict[str, float] | None = None) -> pd.DataFrame:
     """Pair two sides' measured rows by case and judge each pair; an outer merge with `_merge`."""
     factors = factors or factors_for()
-    merged = base[CASE + SIDE_COLUMNS].merge(cand[CASE + SIDE_COLUMNS], on=CASE, how="outer",
+    merged = base[results.CASE + SIDE_COLUMNS].merge(cand[results.CASE + SIDE_COLUMNS], on=results.CASE, how="outer",
                                              suffixes=("_base", "_cand"), indicator=True)
-    both = merged[(merged["_merge"] == "both") & (merged["sweep_base"] != "context")].copy()
+    both = merged[(merged["_merge"] == "both") & (merged["sweep_base"] != suite.CONTEXT)].copy()
     verdicts = pd.DataFrame([_judge(row, factors) for _, row in both.iterrows()], index=both.index,
                             columns=["kind", "ratio", "worse_by", "factor", "status"])
     both = pd.concat([both, verdicts], axis=1).sort_values("worse_by", ascending=False, kind="stable")
@@ -243,22 +242,9 @@ def compare(baseline: Side, candidate: Side, factors: dict[str, float] | None = 
     cand, warn_b = candidate.load()
     merged = compare_frames(base, cand, factors)
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
-    only = {side: merged[merged["_merge"] == side][CASE].reset_index(drop=True) for side in ("left_only", "right_only")}
+    only = {side: merged[merged["_merge"] == side][results.CASE].reset_index(drop=True) for side in ("left_only", "right_only")}
     return Comparison(factors or factors_for(), baseline, candidate, both, only["left_only"], only["right_only"],
                       warn_a + warn_b)
-
-
-def _format(value, unit) -> str:
-    if value is None or pd.isna(value):
-        return "-"
-    if unit == "seconds":
-        for scale, name in ((1, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
-            if abs(value) >= scale:
-                return f"{value / scale:.3g} {name}"
-        return f"{value / 1e-9:.3g} ns"
-    if unit == "bytes":
-        return f"{value / inputs.MiB:.1f} MiB"
-    return f"{value:.4g} {unit or ''}".strip()
 
 
 def table(comparison: Comparison, everything: bool = False) -> pd.DataFrame:
@@ -267,13 +253,13 @@ def table(comparison: Comparison, everything: bool = False) -> pd.DataFrame:
     return pd.DataFrame({
         "status": cases["status"],
         "ratio": cases["ratio"].map(lambda r: f"{r:.2f}x"),
-        "benchmark": cases["benchmark"].str.replace(".time_convert", "", regex=False),
+        "benchmark": cases["benchmark"].map(suite.short),
         "code": cases["label_base"],
         "size": cases["size"].map(lambda s: inputs.format_size(int(s)) if pd.notna(s) else "-"),
         "dtype": cases["dtype"].fillna("-"),
         "layout": cases["layout"].fillna("-"),
-        "baseline": [_format(v, u) for v, u in zip(cases["value_base"], cases["unit_base"])],
-        "candidate": [_format(v, u) for v, u in zip(cases["value_cand"], cases["unit_cand"])],
+        "baseline": [units.measured(v, u) for v, u in zip(cases["value_base"], cases["unit_base"])],
+        "candidate": [units.measured(v, u) for v, u in zip(cases["value_cand"], cases["unit_cand"])],
         "class": cases["kind"],
     })
 

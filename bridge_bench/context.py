@@ -17,6 +17,8 @@ import os
 import platform
 from pathlib import Path
 
+from bridge_bench import errors
+
 _THP = Path("/sys/kernel/mm/transparent_hugepage")
 
 
@@ -100,9 +102,9 @@ def update_machine_file(machine: str, extra: dict[str, str], path: Path | None =
         try:
             data = json.loads(path.read_text())
         except ValueError as exc:
-            raise ValueError(f"{path}: not a valid asv machine file ({exc}); fix or move it") from None
+            raise errors.InputError(f"{path}: not a valid asv machine file ({exc}); fix or move it") from None
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: not a valid asv machine file (expected a JSON object)")
+            raise errors.InputError(f"{path}: not a valid asv machine file (expected a JSON object)")
     entry = {**Machine.get_defaults(), **data.get(machine, {}), **extra, "machine": machine}
     data[machine] = entry
     tmp = path.with_name(path.name + ".tmp")

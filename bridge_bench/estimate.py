@@ -27,14 +27,10 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-#: The method name of the timed benchmarks (benchmarks/common.py, `_CallTime`): only their results are looks.
-TIMED_METHOD = "time_convert"
+from bridge_bench import suite
+
 #: A look this many times slower than the fastest met a slow spell.
 QUIET = 1.2
-
-
-def is_timed(benchmark: str) -> bool:
-    return benchmark.rsplit(".", 1)[-1] == TIMED_METHOD
 
 
 def quiet(samples: list[float]) -> list[float]:
@@ -65,7 +61,7 @@ def finalize_file(file: Path) -> int:
     at = {name: columns.index(name) for name in ("result", "stats_ci_99_a", "stats_ci_99_b", "samples")}
     changed = 0
     for name, row in data["results"].items():
-        if not is_timed(name) or len(row) <= at["samples"] or not row[at["samples"]]:
+        if not suite.is_timed(name) or len(row) <= at["samples"] or not row[at["samples"]]:
             continue
         for i, samples in enumerate(row[at["samples"]]):
             if not samples:
@@ -80,7 +76,12 @@ def finalize_file(file: Path) -> int:
     return changed
 
 
+def result_files(results_dir: Path) -> list[Path]:
+    """asv's result files in a results directory (<machine>/<commit>-<env>.json), and whatever else
+    is named like one there (a folder called x.json): the caller says what it skips."""
+    return sorted(p for p in Path(results_dir).glob("*/*.json") if p.name != "machine.json")
+
+
 def finalize(results_dir: Path) -> int:
     """`finalize_file` on every result file of an asv results directory; how many results changed."""
-    files = sorted(p for p in Path(results_dir).glob("*/*.json") if p.name != "machine.json")
-    return sum(finalize_file(f) for f in files)
+    return sum(finalize_file(f) for f in result_files(results_dir) if f.is_file())

@@ -22,10 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge_bench import asvrun, catalogue, estimate, inputs, results, sampling
+from bridge_bench import asvrun, catalogue, errors, estimate, inputs, results, sampling, suite, units
 
-BENCHMARKS = {catalogue.NUMPY_TO_TORCH: "bench_sizes.NumpyToTorch.time_convert",
-              catalogue.TORCH_TO_NUMPY: "bench_sizes.TorchToNumpy.time_convert"}
+BENCHMARKS = {d: suite.host_timing("bench_sizes", d).name for d in (catalogue.NUMPY_TO_TORCH, catalogue.TORCH_TO_NUMPY)}
 DEFAULT_PATHS = ("from_numpy", "numpy")
 DEFAULT_SIZES = (8, 256 * inputs.MiB)
 THRESHOLD = 1.10
@@ -54,11 +53,11 @@ def validate(path_ids, sizes) -> None:
     for pid in path_ids:
         path = catalogue.get(pid)
         if path.direction not in BENCHMARKS or not path.shares:
-            raise ValueError(f"path {pid!r} copies; the fidelity check times zero-copy paths "
+            raise errors.InputError(f"path {pid!r} copies; the fidelity check times zero-copy paths "
                              f"(a 10,000-call loop of a copy would take minutes): {', '.join(catalogue.ids(shares=True))}")
     for size in sizes:
         if size not in inputs.SIZES:
-            raise ValueError(f"size {size} is not in the suite's size sweep; use one of "
+            raise errors.InputError(f"size {size} is not in the suite's size sweep; use one of "
                              f"{', '.join(inputs.format_size(s).replace(' ', '') for s in inputs.SIZES)}")
 
 
@@ -88,12 +87,10 @@ def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES) -> list[Row]:
     cases = list(itertools.product(path_ids, sizes))
     with tempfile.TemporaryDirectory(prefix="bridge-bench-fidelity-") as tmp:
         work = Path(tmp)
-        conf = asvrun.private_config(config, work)
-        env = asvrun.private_env(work / "home", MACHINE, BRIDGE_BENCH_REFERENCE_DIR=str(work))
         regexes = [asvrun.bench_regex(BENCHMARKS[catalogue.get(pid).direction], (pid, size, "float32", "C"))
                    for pid, size in cases]
-        asvrun.run_existing(conf, MACHINE, regexes, env=env)
-        measured = _asv_figures(work / "results", cases)
+        results_dir = asvrun.private_run(config, work, MACHINE, regexes, BRIDGE_BENCH_REFERENCE_DIR=str(work))
+        measured = _asv_figures(results_dir, cases)
         reference = _reference_loops(work)
     return [Row(pid, size, measured.get((pid, size)),
                 estimate.published(reference[pid, size]) if reference.get((pid, size)) else None,
@@ -102,16 +99,14 @@ def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES) -> list[Row]:
 
 
 def render(rows: list[Row], threshold: float = THRESHOLD) -> str:
-    def ns(x):
-        return "-" if x is None else f"{x * 1e9:,.0f} ns"
-
     lines = [f"{'path':<22} {'size':>9} {'asv':>10} {'reference':>10} {'ratio':>6}  verdict",
              "-" * 70]
     for r in rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
         verdict = "ok" if r.ok(threshold) else "FAIL"
-        lines.append(f"{catalogue.get(r.path).label:<22} {inputs.format_size(r.size):>9} {ns(r.asv_s):>10} "
-                     f"{ns(r.reference_s):>10} {ratio:>6}  {verdict}")
+        asv, reference = (units.measured(s, "seconds") for s in (r.asv_s, r.reference_s))
+        lines.append(f"{catalogue.get(r.path).label:<22} {inputs.format_size(r.size):>9} {asv:>10} "
+                     f"{reference:>10} {ratio:>6}  {verdict}")
     lines.append("asv: the figure asv stores, the median of the quiet looks; reference: the same estimate over the "
                  f"same looks' fastest 10,000-call timeit loops of the same bound call; limit {threshold:.2f}x either way")
     return "\n".join(lines)

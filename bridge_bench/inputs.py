@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge_bench import errors
+
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
@@ -75,19 +77,19 @@ class Case:
 
 def check_size(nbytes: int) -> int:
     if not isinstance(nbytes, (int, np.integer)) or isinstance(nbytes, bool) or nbytes <= 0:
-        raise ValueError(f"invalid size {nbytes!r}: give a positive number of bytes, e.g. 8, 64KiB, 256MiB")
+        raise errors.InputError(f"invalid size {nbytes!r}: give a positive number of bytes, e.g. 8, 64KiB, 256MiB")
     return int(nbytes)
 
 
 def check_dtype(dtype: str) -> str:
     if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; known dtypes: {', '.join(DTYPES)}")
+        raise errors.InputError(f"unknown dtype {dtype!r}; known dtypes: {', '.join(DTYPES)}")
     return dtype
 
 
 def check_layout(layout: str) -> str:
     if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; known layouts: {', '.join(LAYOUTS)}")
+        raise errors.InputError(f"unknown layout {layout!r}; known layouts: {', '.join(LAYOUTS)}")
     return layout
 
 
@@ -99,7 +101,7 @@ def parse_size(text: str) -> int:
     """'8', '64KiB', '256MiB' -> bytes; a ValueError naming the text otherwise."""
     match = _SIZE_RE.match(str(text))
     if not match:
-        raise ValueError(f"invalid size {text!r}: give bytes, e.g. 8, 64KiB, 256MiB")
+        raise errors.InputError(f"invalid size {text!r}: give bytes, e.g. 8, 64KiB, 256MiB")
     return check_size(int(match.group(1)) * _UNITS[match.group(2)])
 
 
@@ -164,7 +166,7 @@ def shift(offset: int) -> None:
     """
     global _start
     if offset % SHIFT_STEP or not 0 <= offset < _PAGE:
-        raise ValueError(f"invalid source offset {offset!r}: a multiple of {SHIFT_STEP} below {_PAGE}")
+        raise errors.InputError(f"invalid source offset {offset!r}: a multiple of {SHIFT_STEP} below {_PAGE}")
     _start = offset
 
 
@@ -243,4 +245,4 @@ def make_source(side: str, case: Case):
         return make_array(case)
     if side == "torch":
         return make_tensor(case)
-    raise ValueError(f"unknown source side {side!r}; known: {', '.join(SIDES)}")
+    raise errors.InputError(f"unknown source side {side!r}; known: {', '.join(SIDES)}")

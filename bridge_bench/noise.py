@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, compare, estimate, inputs, results
+from bridge_bench import catalogue, compare, inputs, results, suite
 
 SLOWDOWNS = (1.10, 1.15, 1.25, 1.5, 2.0)
 
@@ -48,7 +48,7 @@ def issue_class(row) -> str:
 
 
 def _timed(frame: pd.DataFrame) -> pd.Series:
-    return frame["benchmark"].map(estimate.is_timed) & frame["samples"].map(lambda s: isinstance(s, list))
+    return frame["benchmark"].map(suite.is_timed) & frame["samples"].map(lambda s: isinstance(s, list))
 
 
 def stability(frame: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +64,7 @@ def scaled(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
     """A copy of a run whose timed cases ran `factor` times slower: every look, hence every figure."""
     out = frame.copy()
     timed = _timed(out)
-    for column in ("value", "ci_low", "ci_high", "q25", "q75"):
+    for column in ("value", *results.INTERVAL.values(), "q25", "q75"):
         out.loc[timed, column] = out.loc[timed, column] * factor
     out.loc[timed, "samples"] = out.loc[timed, "samples"].map(lambda s: [x * factor for x in s])
     return out
@@ -106,10 +106,10 @@ def gate(runs: list[pd.DataFrame], factors=None, slowdowns=SLOWDOWNS) -> tuple[p
 
 def movement(runs: list[pd.DataFrame]) -> pd.DataFrame:
     """Per class of timed case: how far the published figure moved between any two runs (max / min)."""
-    keyed = [r[_timed(r)].set_index(compare.CASE)["value"] for r in runs]
+    keyed = [r[_timed(r)].set_index(results.CASE)["value"] for r in runs]
     wide = pd.concat(keyed, axis=1, join="inner")
     ratio = wide.max(axis=1) / wide.min(axis=1)
-    classes = [issue_class({**dict(zip(compare.CASE, key)), "value": low}) for key, low in wide.min(axis=1).items()]
+    classes = [issue_class({**dict(zip(results.CASE, key)), "value": low}) for key, low in wide.min(axis=1).items()]
     frame = pd.DataFrame({"class": classes, "ratio": ratio.to_numpy()})
     return frame.groupby("class")["ratio"].describe(percentiles=[0.5, 0.9, 0.99])[["count", "50%", "90%", "99%", "max"]]
 

@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import LogNorm, TwoSlopeNorm  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from bridge_bench import catalogue, inputs  # noqa: E402
+from bridge_bench import catalogue, inputs, units  # noqa: E402
 
 _COLOURS = plt.get_cmap("tab20").colors
 _SIZE_TICKS = FuncFormatter(lambda x, _: inputs.format_size(int(x)) if x >= 1 else "")
@@ -91,12 +91,7 @@ def speedups(rows: pd.DataFrame, title: str):
     return fig
 
 
-def _short(v: float) -> str:
-    """A cell label of at most four characters: 0.715, 22.4, 875, 22k."""
-    return f"{v / 1000:.3g}k" if v >= 1000 else f"{v:.3g}"
-
-
-def heatmap(table: pd.DataFrame, title: str, colorbar: str, ratio: bool = False, fmt=_short):
+def heatmap(table: pd.DataFrame, title: str, colorbar: str, ratio: bool = False, fmt=units.short):
     """A labelled grid of `table` (rows x columns), values written in the cells; NaN cells blank.
 
     `ratio=True`: a diverging scale centred on 1 (B/A: red slower, blue faster); otherwise a log

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, estimate
+from bridge_bench import catalogue, errors, estimate, suite
 
 #: Keys of a result's `params` (machine entry + environment requirements) kept as columns.
 CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_defrag",
@@ -29,17 +29,20 @@ RUN = ["machine", "env", "commit"]
 #: key each track checks and whether a stated value agrees with a tracked one. The machine file is
 #: written before a run and shared by every run under that machine name, so it can be stale.
 TRACKED_CONTEXT = {
-    "bench_context.track_torch_threads": ("torch_threads", lambda stated, seen: stated == str(int(seen))),
-    "bench_context.track_thp_mem_alloc_enable": ("THP_MEM_ALLOC_ENABLE", lambda stated, seen: (stated == "1") == (seen == 1)),
+    suite.TORCH_THREADS.name: ("torch_threads", lambda stated, seen: stated == str(int(seen))),
+    suite.THP_MEM_ALLOC_ENABLE.name: ("THP_MEM_ALLOC_ENABLE", lambda stated, seen: (stated == "1") == (seen == 1)),
 }
-STAT_COLUMNS = {"ci_99_a": "ci_low", "ci_99_b": "ci_high", "q_25": "q25", "q_75": "q75",
-                "repeat": "repeat", "number": "number"}
+#: The columns that identify one case within a run: a benchmark and its parameters.
+CASE = ["benchmark", "path", "size", "dtype", "layout"]
+#: asv's 99 % interval of a result, by asv's stats key and this frame's column.
+INTERVAL = {"ci_99_a": "ci_low", "ci_99_b": "ci_high"}
+STAT_COLUMNS = {**INTERVAL, "q_25": "q25", "q_75": "q75", "repeat": "repeat", "number": "number"}
 COLUMNS = ["results_dir", "result_file", "machine", "env", "commit", "date", *CONTEXT_KEYS, "benchmark", "suite",
            "sweep", "kind", "path", "label", "direction", "size", "dtype", "layout", "status", "value", "unit",
-           "ci_low", "ci_high", "q25", "q75", "repeat", "number", "samples"]
+           *STAT_COLUMNS.values(), "samples"]
 
 
-class ResultsError(ValueError):
+class ResultsError(errors.InputError):
     """Nothing usable was found; the message names what was looked at and what to do."""
 
 
@@ -65,8 +68,8 @@ def _benchmarks(results_dir: Path) -> dict:
 
     try:
         data = load_json(str(file))  # asv's reader: the file holds NaN literals
-    except UserError as exc:
-        raise ResultsError(f"{file}: not valid JSON ({str(exc).splitlines()[0]})") from None
+    except (UserError, ValueError, OSError) as exc:  # ValueError: not UTF-8; OSError: unreadable
+        raise ResultsError(f"{file}: not valid JSON ({(str(exc).splitlines() or [type(exc).__name__])[0]})") from None
     if not isinstance(data, dict):
         raise ResultsError(f"{file}: not an asv benchmarks.json")
     return {k: v for k, v in data.items() if isinstance(v, dict) and "name" in v}
@@ -97,15 +100,14 @@ def _rows(results_dir: Path, file: Path, result, benchmarks: dict):
         names = meta.get("param_names") or []
         # literal_eval once per parameter value, not once per combination: 100k rows in seconds
         combos = list(itertools.product(*([_literal(v) for v in p] for p in params))) if params else [()]
-        suite = name.rsplit(".", 1)[0]
-        sweep = name.split(".", 1)[0].removeprefix("bench_")
+        group, sweep = name.rsplit(".", 1)[0], suite.sweep(name)
         for i, combo in enumerate(combos):
             case = dict(zip(names, combo))
             pid = case.get("path")
             record = catalogue.BY_ID.get(pid)
             stat = stats[i] if stats and stats[i] else {}
             row = {
-                **base, "benchmark": name, "suite": suite, "sweep": sweep, "kind": meta.get("type"),
+                **base, "benchmark": name, "suite": group, "sweep": sweep, "kind": meta.get("type"),
                 "path": pid, "label": record.label if record else pid,
                 "direction": record.direction if record else None,
                 "size": case.get("size"), "dtype": case.get("dtype"), "layout": case.get("layout"),
@@ -135,7 +137,7 @@ def stale_context(file: Path, rows: list[dict]) -> list[str]:
 def unfinalized(file: Path, rows: list[dict]) -> list[str]:
     """A warning when a file's timed results hold another figure than the published estimate:
     asv's median of all looks, written by a plain `asv run`, not by bridge-bench."""
-    stale = [r for r in rows if r["status"] == "ok" and estimate.is_timed(r["benchmark"])
+    stale = [r for r in rows if r["status"] == "ok" and suite.is_timed(r["benchmark"])
              and isinstance(r["samples"], list) and r["value"] != estimate.published(r["samples"])]
     if not stale:
         return []
@@ -167,15 +169,17 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
         except ResultsError as exc:
             warnings.append(str(exc))
             continue
-        found = sorted(p for p in d.glob("*/*.json") if p.name != "machine.json")
+        found = estimate.result_files(d)
+        warnings += [f"{p}: not a file, skipped" for p in found if not p.is_file()]
+        found = [p for p in found if p.is_file()]
         if not found:
             warnings.append(f"{d}: no result files (expected {d}/<machine>/<commit>-<env>.json)")
         for file in found:
             try:
                 result = Results.load(str(file))
                 new = list(_rows(d, file, result, benchmarks))
-            except (UserError, ValueError, KeyError, TypeError) as exc:
-                warnings.append(f"{file}: skipped, {str(exc).splitlines()[0]}")
+            except (UserError, ValueError, KeyError, TypeError, OSError) as exc:  # OSError: unreadable
+                warnings.append(f"{file}: skipped, {(str(exc).splitlines() or [type(exc).__name__])[0]}")
                 continue
             files += 1
             rows += new

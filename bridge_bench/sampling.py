@@ -37,6 +37,7 @@ import pickle
 import random
 import resource
 import signal
+import sys
 import tempfile
 import time
 import timeit
@@ -82,6 +83,22 @@ _LIBC.malloc.restype = ctypes.c_void_p
 
 class Refused(NotImplementedError):
     """The case cannot be timed here: it does not exist, raises, crashes or hangs. The text says which."""
+
+
+class Crashed(Refused):
+    """The child died of a signal (SIGALRM: it hung past its time). `said` is what it printed last
+    on stderr that explains it: a C++ abort's `what():` message, else its first line."""
+
+    def __init__(self, sig: signal.Signals, said: str, timeout_s: int):
+        self.signal, self.said = sig.name, said
+        super().__init__(f"hangs (no result after {timeout_s} s)" if sig == signal.SIGALRM
+                         else f"crashes the interpreter ({sig.name})")
+
+
+def _last_words(stderr: str) -> str:
+    said = [line.strip() for line in stderr.splitlines() if line.strip()]
+    what = [line.split("what():", 1)[1].strip() for line in said if "what():" in line]
+    return (what or said or [""])[0][:300]
 
 
 @dataclass(frozen=True)
@@ -138,13 +155,18 @@ def in_child(work: Callable[[], Any], timeout_s: int = CHILD_TIMEOUT_S) -> Any:
     region in a child forked after that deadlocks, which is why a look tries its case in a child
     before the benchmark process runs anything itself.
 
-    `Refused` is raised for a child that raised `NotImplementedError` (its message), crashed (the
-    signal) or hung; any other exception in the child is raised here as RuntimeError with its text.
+    `Refused` is raised for a child that raised `NotImplementedError` (its message), `Crashed` for
+    one that crashed (the signal, what it said) or hung; any other exception in the child is raised
+    here as RuntimeError with its text. The benchmarks' first look at a case and every case of the
+    semantics probe run here. What the child writes to stderr is passed on to this process's.
     """
     read_end, write_end = os.pipe()
+    said = tempfile.TemporaryFile()
+    sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
+        os.dup2(said.fileno(), 2)
         signal.alarm(timeout_s)
         try:
             payload = ("ok", work())
@@ -154,16 +176,18 @@ def in_child(work: Callable[[], Any], timeout_s: int = CHILD_TIMEOUT_S) -> Any:
             payload = ("error", describe(exc) + "\n" + traceback.format_exc())
         with os.fdopen(write_end, "wb") as fh:
             pickle.dump(payload, fh)
+        sys.stderr.flush()
         os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as fh:
         data = fh.read()
     _, status = os.waitpid(pid, 0)
+    with said:
+        said.seek(0)
+        stderr = said.read().decode(errors="replace")
+    sys.stderr.write(stderr)
     if os.WIFSIGNALED(status):
-        sig = signal.Signals(os.WTERMSIG(status))
-        if sig == signal.SIGALRM:
-            raise Refused(f"hangs (no result after {timeout_s} s)")
-        raise Refused(f"crashes the interpreter ({sig.name})")
+        raise Crashed(signal.Signals(os.WTERMSIG(status)), _last_words(stderr), timeout_s)
     if not data:
         raise RuntimeError(f"the measuring process exited with status {os.waitstatus_to_exitcode(status)} "
                            "and no result")

@@ -3,9 +3,14 @@
 For each path x dtype x layout it records whether the result shares memory with the source
 (overlapping address ranges, and whether an in-place write shows on the other side), the dtype in
 and out, or the exception type and the first line of its message. Some cases abort the interpreter
-(a C++ exception turned into SIGABRT), so cases run in worker processes that each import torch once
-and take cases one at a time over a pipe; when a worker dies, its case is recorded as a crash with
-the signal, and a fresh worker takes over the remaining cases.
+(a C++ exception turned into SIGABRT), so worker processes that each import torch once take cases
+one at a time over a pipe and run each in a forked child (`sampling.in_child`, as the benchmarks'
+first look at a case does): a child that dies is recorded as a crash with its signal and what it
+said, and the worker goes on.
+
+This module also owns what the probe's results mean and how they are stored: `symbol` (one
+character a case, 'c' for a copy that changes dtype) and the `--json` document (`write`, `read`),
+which the report reads where torch is not installed.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ import threading
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
 
-from bridge_bench import catalogue, inputs
+from bridge_bench import catalogue, errors, inputs, sampling
 
 #: Small enough to be instant, an odd power of two so the 2-D layouts are not square (4 x 8 floats).
 DEFAULT_SIZE = 128
@@ -118,12 +125,22 @@ def probe(job: Job) -> dict:
     return record
 
 
+def tried(job: Job) -> dict:
+    """`probe(job)` in a forked child: a crash or a hang is the case's record, not the worker's end."""
+    try:
+        return sampling.in_child(lambda: probe(job), timeout_s=CASE_TIMEOUT_S)
+    except sampling.Crashed as crash:
+        return {**job.key(), "outcome": "crash", "signal": crash.signal, **({"error": crash.said} if crash.said else {})}
+
+
 def worker() -> None:
     """Read one JSON job per line on stdin, answer one JSON record per line on stdout."""
+    from bridge_bench import bindings  # noqa: F401 - torch is imported once here, not in every child
+
     inputs.reserve_for(inputs.KiB)
     for line in sys.stdin:
         job = Job(**json.loads(line))
-        sys.stdout.write(json.dumps(probe(job)) + "\n")
+        sys.stdout.write(json.dumps(tried(job)) + "\n")
         sys.stdout.flush()
 
 
@@ -137,7 +154,8 @@ class _Worker:
                                      bufsize=1, stderr=self.stderr)
 
     def ask(self, job: Job) -> dict:
-        timer = threading.Timer(CASE_TIMEOUT_S, self.proc.kill)
+        """The worker's record of `job`; a crash record if the worker itself dies or stops answering."""
+        timer = threading.Timer(2 * CASE_TIMEOUT_S, self.proc.kill)
         timer.start()
         try:
             self.proc.stdin.write(json.dumps(job.key()) + "\n")
@@ -150,18 +168,8 @@ class _Worker:
         if line:
             return json.loads(line)
         code = self.proc.wait()
-        crash = {**job.key(), "outcome": "crash"}
-        if code < 0:
-            crash["signal"] = signal.Signals(-code).name
-        else:
-            crash["exit_code"] = code
-        self.stderr.seek(0)
-        said = [line.strip() for line in self.stderr.read().decode(errors="replace").splitlines() if line.strip()]
-        # a C++ abort prints "terminate called ..." then "what():  <message>" then a stack
-        what = [line.split("what():", 1)[1].strip() for line in said if "what():" in line]
-        if what or said:
-            crash["error"] = (what or said)[0][:300]
-        return crash
+        return {**job.key(), "outcome": "crash",
+                **({"signal": signal.Signals(-code).name} if code < 0 else {"exit_code": code})}
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -222,6 +230,49 @@ def summary(records: list[dict]) -> dict[str, int]:
     return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
 
 
+def symbol(record: dict) -> str:
+    """A case as one character (`SYMBOLS`), and 'c' for a copy whose dtype is not the source's:
+    `torch.Tensor(a)` on float64 copies *and* converts, which a user must not mistake for a copy.
+    '?' for an outcome this version does not know (a newer probe's JSON)."""
+    if record.get("outcome") == "copies" and record.get("dtype_out") != record.get("dtype_in"):
+        return "c"
+    return SYMBOLS.get(record.get("outcome"), "?")
+
+
+class ProbeFileError(errors.InputError):
+    """A file that is not the JSON of `bridge-bench semantics --json`; the message names it."""
+
+
+@dataclass
+class Probe:
+    """One `bridge-bench semantics --json` document: the records of `run` and what produced them."""
+    cases: list[dict]
+    versions: dict[str, str]
+    size: int | None
+    summary: dict[str, int]
+
+
+def write(records: list[dict], size: int, out: TextIO) -> None:
+    """The `--json` document: torch and numpy versions, the source size, `summary` and every record."""
+    from bridge_bench import context
+
+    json.dump({"versions": context.versions(), "size": size, "summary": summary(records), "cases": records},
+              out, indent=1)
+    out.write("\n")
+
+
+def read(file: Path) -> Probe:
+    """A document `write` wrote (the report reads it where torch may be missing); ProbeFileError if not."""
+    try:
+        data = json.loads(Path(file).read_text())
+        cases = data["cases"]
+        if not cases or not all(isinstance(c, dict) and "outcome" in c for c in cases):
+            raise ValueError("'cases' is not a list of probed cases")
+        return Probe(cases, data.get("versions", {}), data.get("size"), data.get("summary", {}))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ProbeFileError(f"{file}: not the JSON of `bridge-bench semantics --json` ({exc})") from None
+
+
 def render(records: list[dict]) -> str:
     """A grid per path (layouts x dtypes), then the distinct errors and crashes, then the counts."""
     dtypes = list(dict.fromkeys(r["dtype"] for r in records))
@@ -236,10 +287,7 @@ def render(records: list[dict]) -> str:
             cells = []
             for d in dtypes:
                 rec = by_key.get((pid, d, layout))
-                symbol = SYMBOLS[rec["outcome"]] if rec else " "
-                if rec and rec["outcome"] == "copies" and rec.get("dtype_out") != rec.get("dtype_in"):
-                    symbol = "c"
-                cells.append(f"{symbol:>{width}}")
+                cells.append(f"{symbol(rec) if rec else ' ':>{width}}")
             lines.append(f"  {layout:<11}" + " ".join(cells))
         lines.append("")
     problems = Counter()

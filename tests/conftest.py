@@ -1,4 +1,49 @@
+"""What several test modules share: the CUDA skip, the rule for missing tools, the recorded full run
+and helpers to read and damage copies of it, and a small real asv run.
+
+Plain helpers (`FULLRUN`, `checksum`, `result_file`, `needs`) are imported as `from conftest import ...`:
+pytest puts this folder on sys.path, as for any test module of this rootless layout.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+#: A real full `asv run` of the suite: the test data. A copy of the published sample's results
+#: (reports/fullrun-results), so that republishing the sample never changes what the tests read.
+FULLRUN = ROOT / "tests" / "data" / "fullrun-results"
+
+
+def checksum(folder: Path) -> str:
+    """Names, sizes, modes, mtimes and contents of everything under `folder`: equal means untouched."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        st = p.stat()
+        h.update(f"{p.relative_to(folder)} {st.st_mode} {st.st_size} {st.st_mtime_ns}".encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def result_file(results_dir: Path) -> Path:
+    """The one result file of a results folder of one machine and one commit."""
+    (file,) = [p for p in results_dir.glob("*/*.json") if p.name != "machine.json"]
+    return file
+
+
+def needs(tool: str, present: bool, install: str) -> None:
+    """One rule for a tool a test needs that a developer may lack: on CI (CI set, as CI services set it
+    and the README runs `CI=true bash .ci/run`), which installs every such tool, a missing one fails
+    the test; elsewhere the test skips, naming the tool and how to install it."""
+    if present:
+        return
+    reason = f"{tool} is not installed: {install}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI installs it: .ci/run, then `python3 dev.py test`)")
+    pytest.skip(reason)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -18,18 +63,16 @@ def small_asv_run(tmp_path_factory):
     """A small real `asv run -E existing` (copy and zero-copy paths at three sizes, their ceilings,
     peak memory; four looks a case) and its `asv publish` output: what the report, estimate and
     browser tests read. Returns (results_dir, html_dir)."""
-    from pathlib import Path
+    from bridge_bench import asvrun, catalogue, suite
 
-    from bridge_bench import asvrun
-
-    root = Path(__file__).resolve().parents[1]
     work = tmp_path_factory.mktemp("small-asv")
-    conf = asvrun.private_config(root / "asv.conf.json", work)
+    conf = asvrun.private_config(ROOT / "asv.conf.json", work)
     env = asvrun.private_env(work / "home", "bridge-bench-report-test")
-    cases = [("NumpyToTorch", p) for p in ("from_numpy", "tensor")] + [("Reference", p) for p in ("np_copyto", "copy_")]
-    benches = [asvrun.bench_regex(f"bench_sizes.{cls}.time_convert", (path, size, "float32", "C"))
-               for cls, path in cases for size in (8, 65536, 4 * 1024 * 1024)]
-    benches.append(r"bench_memory\.PeakMemory\.peakmem_(convert|prepared)\('(from_numpy|tensor)'")
+    benches = [asvrun.bench_regex(suite.host_timing("bench_sizes", catalogue.get(path).direction).name,
+                                  (path, size, "float32", "C"))
+               for path in ("from_numpy", "tensor", "np_copyto", "copy_") for size in (8, 65536, 4 * 1024 * 1024)]
+    benches += [suite.regex(b, r"'(from_numpy|tensor)'.*") for b in suite.BENCHMARKS
+                if b.method in (suite.PEAKMEM_CONVERT, suite.PEAKMEM_PREPARED)]
     asvrun.run_existing(conf, "bridge-bench-report-test", benches, env=env, rounds=4)
-    asvrun.run_asv(["publish", "--config", str(conf)], env=env, cwd=root)
+    asvrun.run_asv(["publish", "--config", str(conf)], env=env, cwd=ROOT)
     return work / "results", work / "html"

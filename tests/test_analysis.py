@@ -8,16 +8,20 @@ from bridge_bench import analysis, inputs
 
 
 def frame(times, **context) -> pd.DataFrame:
-    """Size-sweep rows for {path_id: seconds(size)} in one run."""
-    from bridge_bench import catalogue
+    """Size-sweep rows for {path_id: seconds(size)} in one run, each in its direction's bench_sizes benchmark."""
+    from bridge_bench import catalogue, suite
 
     base = {"machine": "m", "env": "e", "commit": "c", "date": pd.Timestamp("2026-01-01"), "kind": "time",
-            "status": "ok", "benchmark": "bench_sizes.X.time_convert", "sweep": "sizes", "dtype": "float32",
+            "status": "ok", "sweep": "sizes", "dtype": "float32",
             "layout": "C", "torch": "2.13", "numpy": "2.4", "torch_threads": "2", "thp": "madvise",
             "THP_MEM_ALLOC_ENABLE": "unset", "cpu": "x", "num_cpu": "2", "os": "linux", "gpu": None,
             "thp_defrag": "madvise", **context}
-    return pd.DataFrame([{**base, "path": p, "label": catalogue.BY_ID[p].label, "direction": catalogue.BY_ID[p].direction,
-                          "size": s, "value": f(s)} for p, f in times.items() for s in inputs.SIZES])
+    rows = []
+    for p, f in times.items():
+        direction = catalogue.BY_ID[p].direction
+        rows += [{**base, "path": p, "label": catalogue.BY_ID[p].label, "direction": direction, "size": s,
+                  "benchmark": suite.host_timing("bench_sizes", direction).name, "value": f(s)} for s in inputs.SIZES]
+    return pd.DataFrame(rows)
 
 
 def test_cost_model_recovers_overhead_and_bandwidth():
@@ -59,3 +63,61 @@ def test_cross_env_pairs_runs_differing_in_one_factor():
     torch = summary.loc[("torch", "2.12", "2.13")].droplevel("context")
     assert torch.loc[("numpy->torch", "torch.tensor(a)"), "median"] == pytest.approx(1 / 9)
     assert set(summary.index.get_level_values("factor")) == {"THP_MEM_ALLOC_ENABLE", "torch"}
+
+
+def test_wide_tables_have_a_column_per_size_in_size_order():
+    latency = analysis.latency(frame({"tensor": lambda s: 1e-6 + s / 4e9, "from_numpy": lambda s: 1e-6}))
+    assert list(latency.columns) == [inputs.format_size(s) for s in inputs.SIZES]
+    assert list(latency.index.names) == analysis.PATH_ROWS
+    assert latency.loc[("m", "e", "c", "numpy->torch", "torch.from_numpy(a)")].tolist() == \
+        pytest.approx([1.0] * len(inputs.SIZES)), "microseconds"
+
+
+def test_ceiling_and_percentage_by_size_come_from_the_bandwidth_table():
+    bw = analysis.bandwidth(frame({"tensor": lambda s: s / 4e9, "copy_": lambda s: s / 10e9,
+                                   "np_copy": lambda s: s / 8e9}))
+    ceiling = analysis.ceiling_by_size(bw)
+    assert ceiling.shape == (1, len(inputs.SIZES)) and np.allclose(ceiling, 10)
+    pct = analysis.by_size(bw, analysis.PATH_ROWS, "pct_of_ceiling").droplevel(analysis.RUN)
+    assert np.allclose(pct.loc[("numpy->torch", "torch.tensor(a)")], 40)
+    assert np.allclose(pct.loc[("reference", "a.copy()")], 80)
+
+
+def test_speedups_by_size_show_the_five_regime_sizes():
+    sp = analysis.speedups(frame({"tensor": lambda s: 1e-3, "from_numpy": lambda s: 1e-6}))
+    wide = analysis.speedups_by_size(sp)
+    assert list(wide.columns) == ["8 B", "32 KiB", "1 MiB", "64 MiB", "256 MiB"]
+    assert np.allclose(wide, 1000)
+
+
+def test_of_run_keeps_one_run_only():
+    both = pd.concat([frame({"tensor": lambda s: 1e-3}, env="a"), frame({"tensor": lambda s: 2e-3}, env="b")])
+    rows = analysis.of_run(both, ("m", "b", "c"))
+    assert set(rows["env"]) == {"b"} and len(rows) == len(inputs.SIZES)
+    assert analysis.of_run(both, ("m", "z", "c")).empty
+
+
+def test_semantics_grid_marks_a_dtype_changing_copy_as_the_probe_text_does():
+    from bridge_bench import semantics
+
+    def case(path, dtype, outcome, **more):
+        return {"path": path, "dtype": dtype, "layout": "C", "outcome": outcome, "dtype_in": dtype, **more}
+
+    cases = [case("Tensor_legacy", "float64", "copies", dtype_out="float32"),
+             case("Tensor_legacy", "float32", "copies", dtype_out="float32"),
+             case("from_numpy", "float64", "shares", dtype_out="float64"),
+             case("from_numpy", "float32", "raises", error_type="TypeError", error="no"),
+             case("tensor", "float64", "raises", error_type="TypeError", error="no"),
+             case("tensor", "float32", "raises", error_type="ValueError", error="bad"),
+             case("gone_path", "float64", "exploded")]
+    grid = analysis.semantics_grid(cases)
+    assert grid.loc[("torch.Tensor(a)", "C"), "float64"] == "c"
+    assert grid.loc[("torch.Tensor(a)", "C"), "float32"] == "C"
+    assert grid.loc[("torch.from_numpy(a)", "C"), "float64"] == "S"
+    assert grid.loc[("gone_path", "C"), "float64"] == "?", "an unknown path by its id, an unknown outcome as ?"
+    legacy = next(line for line in semantics.render(cases[:2]).splitlines() if line.startswith("  C "))
+    assert legacy.split() == ["C", "c", "C"], "the text grid decides it the same way (float64 first)"
+
+    errors = analysis.semantics_errors(cases)
+    assert errors["cases"].tolist() == [2, 1] and errors.index[0] == ("TypeError", "no")
+    assert analysis.semantics_errors(cases[:3]).empty

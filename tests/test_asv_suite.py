@@ -4,38 +4,44 @@ Both run against a private copy of asv.conf.json and a private HOME, so a develo
 machine file are never touched.
 """
 
+import ast
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bridge_bench import asvrun, estimate, fidelity, inputs, results
+from bridge_bench import asvrun, catalogue, estimate, fidelity, inputs, results, suite
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "bridge-bench-test"
 #: Four looks per case instead of sampling.LOOKS: these tests check what is recorded, not how
 #: stable it is (README, "Figures" for that), and every look is paced seconds apart.
 ROUNDS = 4
+SIZES = suite.host_timing("bench_sizes", catalogue.NUMPY_TO_TORCH)
+LAYOUTS = {d: suite.host_timing("bench_layouts", d) for d in (catalogue.NUMPY_TO_TORCH, catalogue.REFERENCE)}
+COUNTS = [b for b in suite.BENCHMARKS if b.module == SIZES.module and b.direction == SIZES.direction
+          and b.method in (suite.FAULTS, suite.HELD_BYTES)]
+PEAKMEM = [b for b in suite.BENCHMARKS if b.method in (suite.PEAKMEM_CONVERT, suite.PEAKMEM_PREPARED)]
+#: Cases the layout sweep refuses, as (path, layout), at its in-cache size.
+REFUSED = [("from_numpy", "negative"), ("dlpack_to_torch", "negative"), ("clone", "readonly")]
 
 
 @pytest.fixture(scope="module")
 def asv_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("asv")
-    conf = asvrun.private_config(ROOT / "asv.conf.json", work)
-    env = asvrun.private_env(work / "home", MACHINE)
     benches = [
-        asvrun.bench_regex("bench_sizes.NumpyToTorch.time_convert", ("from_numpy", 8, "float32", "C")),
-        asvrun.bench_regex("bench_sizes.NumpyToTorch.time_convert", ("tensor", 65536, "float32", "C")),
-        r"bench_sizes\.NumpyToTorch\.track_(faults|held_bytes)\('(from_numpy|tensor)', 65536, 'float32', 'C'\)$",
-        asvrun.bench_regex("bench_layouts.NumpyToTorch.time_convert", ("from_numpy", 32768, "float32", "negative")),
-        asvrun.bench_regex("bench_layouts.NumpyToTorch.time_convert", ("dlpack_to_torch", 32768, "float32", "negative")),
-        asvrun.bench_regex("bench_layouts.Reference.time_convert", ("clone", 32768, "float32", "readonly")),
-        r"bench_memory\.PeakMemory\.peakmem_(convert|prepared)\('(from_numpy|tensor)'",
-        r"bench_context\.",
+        asvrun.bench_regex(SIZES.name, ("from_numpy", 8, "float32", "C")),
+        asvrun.bench_regex(SIZES.name, ("tensor", 65536, "float32", "C")),
+        *(suite.regex(b, "'(from_numpy|tensor)', 65536, 'float32', 'C'") for b in COUNTS),
+        *(asvrun.bench_regex(LAYOUTS[catalogue.get(path).direction].name, (path, inputs.IN_CACHE, "float32", layout))
+          for path, layout in REFUSED),
+        *(suite.regex(b, "'(from_numpy|tensor)'.*") for b in PEAKMEM),
+        *(suite.regex(b) for b in suite.CONTEXT_TRACKS),
     ]
-    commit = asvrun.run_existing(conf, MACHINE, benches, env=env, rounds=ROUNDS)
-    (result_file,) = asvrun.result_files(work / "results", MACHINE)
-    return results.load([work / "results"], drop_unusable=False).frame, commit, result_file
+    results_dir = asvrun.private_run(ROOT / "asv.conf.json", tmp_path_factory.mktemp("asv"), MACHINE, benches,
+                                     rounds=ROUNDS)
+    (result_file,) = asvrun.result_files(results_dir, MACHINE)
+    return results.load([results_dir], drop_unusable=False).frame, asvrun.head_commit(ROOT), result_file
 
 
 def _one(frame, benchmark, path=None, size=None, layout="C"):
@@ -57,7 +63,7 @@ def test_asv_check_passes(tmp_path):
 def test_result_file_has_timings_skips_and_context(asv_run):
     frame, commit, result_file = asv_run
     assert result_file.name.startswith(commit[:8])
-    sizes = "bench_sizes.NumpyToTorch.time_convert"
+    sizes = SIZES.name
     from_numpy = _one(frame, sizes, "from_numpy", 8)
     tensor = _one(frame, sizes, "tensor", 65536)
     assert from_numpy.status == tensor.status == "ok" and from_numpy.unit == "seconds"
@@ -71,10 +77,8 @@ def test_result_file_has_timings_skips_and_context(asv_run):
     not_run = _one(frame, sizes, "as_tensor", 8)
     assert not_run.status == "skipped"
 
-    for benchmark, path, layout in (("bench_layouts.NumpyToTorch.time_convert", "from_numpy", "negative"),
-                                    ("bench_layouts.NumpyToTorch.time_convert", "dlpack_to_torch", "negative"),
-                                    ("bench_layouts.Reference.time_convert", "clone", "readonly")):
-        row = _one(frame, benchmark, path, 32768, layout)
+    for path, layout in REFUSED:
+        row = _one(frame, LAYOUTS[catalogue.get(path).direction].name, path, inputs.IN_CACHE, layout)
         assert row.status == "skipped", f"{path} {layout} must be skipped (NaN), not failed (None)"
 
     for key in ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu"):
@@ -85,13 +89,14 @@ def test_counts_separate_sharing_from_copying(asv_run):
     frame = asv_run[0]
 
     def count(method, pid):
-        row = _one(frame, f"bench_sizes.NumpyToTorch.{method}", pid, 65536)
+        (benchmark,) = [b.name for b in COUNTS if b.method == method]
+        row = _one(frame, benchmark, pid, 65536)
         assert row.status == "ok" and row.unit.endswith("/call")
         return row.value
 
-    assert count("track_held_bytes", "from_numpy") < 4096, "a view holds a header, not the data"
-    assert 65536 <= count("track_held_bytes", "tensor") < 1.1 * 65536, "a copy holds the data"
-    assert count("track_faults", "from_numpy") < 1
+    assert count(suite.HELD_BYTES, "from_numpy") < 4096, "a view holds a header, not the data"
+    assert 65536 <= count(suite.HELD_BYTES, "tensor") < 1.1 * 65536, "a copy holds the data"
+    assert count(suite.FAULTS, "from_numpy") < 1
 
 
 def test_peak_memory_separates_sharing_from_copying(asv_run):
@@ -99,9 +104,8 @@ def test_peak_memory_separates_sharing_from_copying(asv_run):
     size = inputs.PEAKMEM_SIZE
 
     def extra(pid):
-        convert = _one(frame, "bench_memory.PeakMemory.peakmem_convert", pid, size).value
-        prepared = _one(frame, "bench_memory.PeakMemory.peakmem_prepared", pid, size).value
-        return convert - prepared
+        peak = {b.method: _one(frame, b.name, pid, size).value for b in PEAKMEM}
+        return peak[suite.PEAKMEM_CONVERT] - peak[suite.PEAKMEM_PREPARED]
 
     assert extra("from_numpy") < size / 8
     assert extra("tensor") > size * 0.9
@@ -111,7 +115,7 @@ def test_context_tracks(asv_run):
     import torch
 
     frame = asv_run[0]
-    assert _one(frame, "bench_context.track_torch_threads").value == torch.get_num_threads()
+    assert _one(frame, suite.TORCH_THREADS.name).value == torch.get_num_threads()
 
 
 @pytest.mark.slow
@@ -156,3 +160,60 @@ def test_every_timing_class_carries_its_version():
                 for cls in (mod.NumpyToTorch, mod.TorchToNumpy, mod.Reference)}
     assert len(versions) == 3, "one per direction: the sweeps time the same bindings the same way"
     assert bench_cuda.HostToCuda.version not in versions
+
+
+def test_the_suite_description_is_what_asv_discovers():
+    """bridge_bench.suite names every benchmark once; a benchmark added to benchmarks/ without it fails here."""
+    from asv_runner.discovery import disc_benchmarks
+
+    found = {b.name: b for b in disc_benchmarks(str(ROOT / "benchmarks"))}
+    assert sorted(found) == sorted(suite.BY_NAME)
+    for name, bench in found.items():
+        names = getattr(bench, "param_names", [])
+        sizes = bench.params[names.index("size")] if "size" in names else []
+        assert suite.BY_NAME[name].sweeps_size == (len(sizes) > 2), name
+        if "path" in names and suite.BY_NAME[name].direction:
+            directions = {catalogue.get(ast.literal_eval(p)).direction for p in bench.params[names.index("path")]}
+            assert directions == {suite.BY_NAME[name].direction}, name
+
+
+#: A benchmark process as asv_runner runs one (`asv_runner.run`): the benchmark of one case by its
+#: name and parameter index, its setup, its run; here quick (one call) and for each case named on
+#: the command line in turn, after the Python statements of the first argument.
+BENCHMARK_PROCESS = """
+import sys
+from asv_runner.discovery import get_benchmark_from_name
+exec(sys.argv[1])
+for name in sys.argv[2:]:
+    bench = get_benchmark_from_name("benchmarks", name, {"number": 1, "repeat": 1})
+    bench.do_setup()
+    try:
+        print("timed", sorted(bench.do_run()))
+    except RuntimeError as exc:
+        print("RuntimeError:", exc)
+"""
+LOOKED = "timed ['number', 'samples']"  # asv's result of a look
+#: asv's ids of the size sweep's first two cases: from_numpy of 8 and of 16 bytes.
+FIRST, SECOND = (f"{SIZES.name}-{index}" for index in (0, 1))
+CASE_8, CASE_16 = (("from_numpy", size, "float32", "C") for size in (8, 16))
+#: A cache in front of `bind`: `time_convert` hands back the call bound first, for 16 bytes, whatever it is asked.
+CACHED = """
+from benchmarks import common
+from bridge_bench import inputs
+stale = common.bind("from_numpy", inputs.Case(16))
+common.bind = lambda path_id, case: stale
+"""
+
+
+@pytest.mark.parametrize("prelude, cases, printed", [
+    ("", [FIRST, SECOND], [LOOKED, f"RuntimeError: asked to time {CASE_16} in a benchmark process that times {CASE_8}"]),
+    (CACHED, [FIRST], [f"RuntimeError: the call to time for {CASE_8} is not the one bind made for it "
+                       f"(last bound: {CASE_16})"]),
+], ids=["a-second-case", "a-call-bound-earlier"])
+def test_a_benchmark_process_times_only_the_case_its_parameters_name(prelude, cases, printed):
+    """The guard of benchmarks/common.py (`_check_case`): without it, both processes print a look."""
+    with asvrun.looks_record() as env:
+        proc = subprocess.run([sys.executable, "-c", BENCHMARK_PROCESS, prelude, *cases], capture_output=True,
+                              text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == printed, proc.stderr

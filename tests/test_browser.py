@@ -18,14 +18,14 @@ import base64
 import functools
 import hashlib
 import http.server
-import os
 import re
 import threading
 from pathlib import Path
 
 import pytest
 
-from bridge_bench import cli
+from bridge_bench import catalogue, cli, suite
+from conftest import needs
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = ROOT / "tests" / "browser" / "node_modules"
@@ -50,9 +50,14 @@ NOT_BYTE_IDENTICAL = {url for url in CDN if "/flot/0.8.3/" in url or "/stupidtab
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
-# Skips on a developer machine without them; never on CI (CI=true), where .ci/run installs both.
-pytestmark = pytest.mark.skipif((not CHROMIUM.exists() or not NODE_MODULES.is_dir()) and not os.environ.get("CI"),
-                                reason="needs Debian's chromium and npm (`apt-get install chromium npm`)")
+
+@pytest.fixture(scope="session", autouse=True)
+def browser_installed():
+    """Chromium and the npm libraries, checked before the session's asv run: a missing one skips
+    these tests, or fails them on CI (`conftest.needs`)."""
+    needs("Debian's chromium", CHROMIUM.exists(), "apt-get install chromium")
+    needs("the dashboard's npm libraries", NODE_MODULES.is_dir(),
+          "apt-get install npm, then `python3 dev.py test` runs npm ci in tests/browser")
 
 
 def _sri_matches(integrity: str, data: bytes) -> bool:
@@ -131,7 +136,7 @@ def test_asv_dashboard_draws_a_benchmark_graph(served, browser_page):
     assert cdn_urls - {"https://github.com/airspeed-velocity/asv/"} == set(CDN), "asv's CDN list changed"
     _route(page, base, log)
 
-    page.goto(f"{base}/html/index.html#bench_sizes.NumpyToTorch.time_convert")
+    page.goto(f"{base}/html/index.html#{suite.host_timing('bench_sizes', catalogue.NUMPY_TO_TORCH).name}")
     page.wait_for_selector("#main-graph canvas.flot-base", timeout=30_000)
     points = page.wait_for_function("""() => {
         const plot = $('#main-graph').data('plot');

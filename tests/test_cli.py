@@ -73,3 +73,46 @@ def test_run_outside_a_checkout_says_what_to_do(tmp_path):
     proc = run_cli("run", "--config", str(tmp_path / "asv.conf.json"), cwd=tmp_path)
     assert proc.returncode == 1
     assert "no asv configuration" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_bug_is_exit_3_with_its_traceback_never_bad_input(monkeypatch, capsys):
+    """The nightly workflow reads exit 2 from compare as "no baseline": a bug must not look like that,
+    not even a ValueError raised by pandas inside compare."""
+    from bridge_bench import compare
+
+    def broken(*args, **kw):
+        raise ValueError("cannot reindex on an axis with duplicate labels")
+
+    monkeypatch.setattr(compare, "compare", broken)
+    assert cli.main(["compare", "a", "b"]) == cli.EXIT_INTERNAL == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "cannot reindex" in err
+    assert "bridge-bench: internal error" in err.splitlines()[-1]
+
+
+def test_help_is_written_for_users():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    assert "argparse" not in proc.stdout and "NumPy <-> PyTorch bridge" in proc.stdout
+
+
+def test_every_unreadable_entry_of_a_results_folder_is_skipped_with_a_warning(tmp_path):
+    """A folder named *.json, an empty file, a file that is not UTF-8, a dangling link: each is named
+    in a warning, the rest of the folder still compares, and nothing ends in a traceback."""
+    import shutil
+
+    from conftest import FULLRUN, result_file
+
+    results = shutil.copytree(FULLRUN, tmp_path / "results")
+    machine = result_file(results).parent
+    (machine / "folder.json").mkdir()
+    (machine / "empty.json").write_bytes(b"")
+    (machine / "latin.json").write_bytes(b"\xff\xfe not utf-8")
+    (machine / "dangling.json").symlink_to(tmp_path / "nowhere.json")
+    for command in (["compare", results, results], ["report", results, "--out", tmp_path / "report"]):
+        proc = run_cli(*map(str, command))
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        for name in ("folder.json", "empty.json", "latin.json", "dangling.json"):
+            named = [line for line in proc.stderr.splitlines() if name in line]  # compare: once per side
+            assert named and all(line.startswith("bridge-bench: warning:") and "skipped" in line for line in named)

@@ -15,25 +15,27 @@ from pathlib import Path
 
 import pytest
 
-from bridge_bench import asvrun, compare, context, estimate
+from bridge_bench import asvrun, catalogue, compare, context, estimate, suite
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "bridge-bench-compare"
 MiB = 2**20
 COPIES = [("tensor", 64 * MiB), ("clone", 64 * MiB), ("np_copy", 4096)]
 ZERO_COPY = [("from_numpy", 64 * MiB), ("numpy", 64 * MiB), ("from_numpy", 8)]
-BENCH = {"tensor": "NumpyToTorch", "from_numpy": "NumpyToTorch", "numpy": "TorchToNumpy", "clone": "Reference",
-         "np_copy": "Reference"}
+
+
+def sizes_benchmark(path_id: str, method: str = suite.TIMED) -> str:
+    """The name of the size sweep's benchmark `method` of the path's direction."""
+    (name,) = [b.name for b in suite.BENCHMARKS if b.module == "bench_sizes" and b.method == method
+               and b.direction == catalogue.get(path_id).direction]
+    return name
 
 
 def real_run(work: Path, cases, rounds: int = 4, **env) -> Path:
-    """A real filtered `asv run -E existing` of the cases' timings and counts into work/results."""
-    conf = asvrun.private_config(ROOT / "asv.conf.json", work)
-    regexes = [asvrun.bench_regex(f"bench_sizes.{BENCH[p]}.{method}", (p, s, "float32", "C"))
-               for p, s in cases for method in ("time_convert", "track_faults", "track_held_bytes")]
-    asvrun.run_existing(conf, MACHINE, regexes, env=asvrun.private_env(work / "home", MACHINE, **env),
-                        rounds=rounds)
-    return work / "results"
+    """A real filtered `asv run -E existing` of the cases' timings and counts; returns its results folder."""
+    regexes = [asvrun.bench_regex(sizes_benchmark(p, method), (p, s, "float32", "C"))
+               for p, s in cases for method in (suite.TIMED, suite.FAULTS, suite.HELD_BYTES)]
+    return asvrun.private_run(ROOT / "asv.conf.json", work, MACHINE, regexes, rounds=rounds, **env)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def baseline(tmp_path_factory):
     return real_run(tmp_path_factory.mktemp("baseline"), COPIES + ZERO_COPY)
 
 
-def scaled_copy(results: Path, dest: Path, path_id: str, factor: float, method: str = "time_convert") -> Path:
+def scaled_copy(results: Path, dest: Path, path_id: str, factor: float, method: str = suite.TIMED) -> Path:
     """A copy of a real results folder with one path's results of one method (value, looks, intervals) scaled."""
     shutil.copytree(results, dest)
     (file,) = asvrun.result_files(dest, MACHINE)
@@ -66,7 +68,7 @@ def scaled_copy(results: Path, dest: Path, path_id: str, factor: float, method: 
     return dest
 
 
-def one(result, path, size, method="time_convert"):
+def one(result, path, size, method=suite.TIMED):
     rows = result.cases[(result.cases["path"] == path) & (result.cases["size"] == size)
                         & result.cases["benchmark"].str.endswith(method)]
     (row,) = rows.itertuples()
@@ -82,7 +84,7 @@ def test_identical_sides_show_no_change(baseline):
 def test_each_round_is_an_asv_process_and_slow_cases_look_every_second_round(baseline):
     """4 rounds, each its own `asv run`: the rounds share one record of looks, so the stride holds."""
     frame, _ = compare.Side(baseline).load()
-    timed = frame[frame["benchmark"].str.endswith("time_convert")].set_index(["path", "size"])["samples"]
+    timed = frame[frame["benchmark"].map(suite.is_timed)].set_index(["path", "size"])["samples"]
     assert len(timed[("from_numpy", 8)]) == 4 and len(timed[("np_copy", 4096)]) == 4
     assert len(timed[("clone", 64 * MiB)]) == 2 and len(timed[("tensor", 64 * MiB)]) == 2
 
@@ -92,7 +94,7 @@ def test_classes_follow_the_baselines_time_and_the_unit(baseline):
     assert one(result, "from_numpy", 8).kind == "call-bound"
     assert one(result, "np_copy", 4096).kind == "call-bound"
     assert one(result, "clone", 64 * MiB).kind == "memory-bound"
-    assert one(result, "tensor", 64 * MiB, "track_faults").kind == "count"
+    assert one(result, "tensor", 64 * MiB, suite.FAULTS).kind == "count"
 
 
 @pytest.mark.parametrize("path, size", [("from_numpy", 8), ("numpy", 64 * MiB), ("np_copy", 4096)])
@@ -131,7 +133,7 @@ def with_looks(results: Path, dest: Path, path_id: str, size: int, looks: list[f
     (file,) = asvrun.result_files(dest, MACHINE)
     data = json.loads(file.read_text())
     columns = data["result_columns"]
-    row = data["results"][f"bench_sizes.{BENCH[path_id]}.time_convert"]
+    row = data["results"][sizes_benchmark(path_id)]
     params = row[columns.index("params")]
     index = params[0].index(f"'{path_id}'") * len(params[1]) + params[1].index(str(size))
     row[columns.index("samples")][index] = looks
@@ -174,10 +176,10 @@ def test_a_memory_bound_case_needs_three_estimates_to_agree(baseline, tmp_path):
 
 
 def test_counts_are_gated_tightly_with_a_floor(baseline, tmp_path):
-    doubled = scaled_copy(baseline, tmp_path / "faults", "tensor", 2.0, method="track_faults")
+    doubled = scaled_copy(baseline, tmp_path / "faults", "tensor", 2.0, method=suite.FAULTS)
     result = compare.compare(compare.Side(baseline), compare.Side(doubled))
-    assert list(result.regressions["benchmark"]) == ["bench_sizes.NumpyToTorch.track_faults"]
-    nearly = scaled_copy(baseline, tmp_path / "nearly", "tensor", 1.05, method="track_held_bytes")
+    assert list(result.regressions["benchmark"]) == [sizes_benchmark("tensor", suite.FAULTS)]
+    nearly = scaled_copy(baseline, tmp_path / "nearly", "tensor", 1.05, method=suite.HELD_BYTES)
     assert not len(compare.compare(compare.Side(baseline), compare.Side(nearly)).regressions)
 
 
@@ -186,7 +188,7 @@ def test_one_sided_cases_are_listed_apart(baseline, tmp_path):
     shutil.copytree(baseline, fewer)
     (file,) = asvrun.result_files(fewer, MACHINE)
     data = json.loads(file.read_text())
-    data["results"] = {k: v for k, v in data["results"].items() if "Reference" not in k}
+    data["results"] = {k: v for k, v in data["results"].items() if suite.BY_NAME[k].direction != catalogue.REFERENCE}
     file.write_text(json.dumps(data))
     result = compare.compare(compare.Side(baseline), compare.Side(fewer))
     assert sorted(set(result.only_baseline["path"])) == ["clone", "np_copy"]
@@ -246,7 +248,7 @@ def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_
         pytest.skip(f"transparent huge pages are '{context.thp_enabled()}' here: torch cannot ask for them")
     with_thp = real_run(tmp_path / "thp", COPIES[:2] + ZERO_COPY, rounds=1, THP_MEM_ALLOC_ENABLE="1")
     result = compare.compare(compare.Side(baseline), compare.Side(with_thp))
-    faults = result.cases[result.cases["benchmark"].str.endswith("track_faults")]
+    faults = result.cases[result.cases["benchmark"].str.endswith(suite.FAULTS)]
     fewer = faults[faults["status"] == "improvement"]
     assert set(fewer["path"]) == {"tensor", "clone"}, compare.render_text(result, everything=True)
     assert (fewer["ratio"] < 0.1).all()

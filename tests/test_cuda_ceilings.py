@@ -18,12 +18,12 @@ def _row(path, value, size=SIZE, kind="time", unit="seconds", machine="m", commi
             "value": value, "unit": unit}
 
 
-def _ceiling(path, gbs, **kw):
-    return _row(path, gbs, kind="track", unit="GB/s", benchmark="bench_cuda.Ceilings.track_bandwidth", **kw)
+def _ceiling(path, gbps, **kw):
+    return _row(path, gbps, kind="track", unit="GB/s", benchmark="bench_cuda.Ceilings.track_bandwidth", **kw)
 
 
-def _time_for(gbs, size=SIZE):
-    return size / (gbs * 1e9)
+def _time_for(gbps, size=SIZE):
+    return size / (gbps * 1e9)
 
 
 def _frame(*rows):
@@ -35,8 +35,8 @@ def test_a_figure_more_than_5_percent_above_its_ceiling_is_flagged_and_one_withi
                    _row("copy_to_cuda_pinned", _time_for(52.0)),   # +4 %: noise
                    _row("to_cuda_nb_pinned", _time_for(53.0)))     # +6 %: a timing error
     checked = ceilings.transfers(frame).set_index("path")
-    assert checked.loc["copy_to_cuda_pinned", "gbs"] == pytest.approx(52.0)
-    assert checked.loc["copy_to_cuda_pinned", "ceiling_gbs"] == 50.0
+    assert checked.loc["copy_to_cuda_pinned", "gbps"] == pytest.approx(52.0)
+    assert checked.loc["copy_to_cuda_pinned", "ceiling_gbps"] == 50.0
     assert not checked.loc["copy_to_cuda_pinned", "violation"]
     assert checked.loc["to_cuda_nb_pinned", "violation"]
     assert list(ceilings.violations(frame)["path"]) == ["to_cuda_nb_pinned"]
@@ -54,7 +54,7 @@ def test_a_ceiling_bounds_only_its_own_run():
                    _row("cuda", _time_for(80.0), machine="b"),
                    _row("cuda", _time_for(80.0), machine="a", commit="other"))
     checked = ceilings.transfers(frame)
-    assert checked["ceiling_gbs"].isna().all(), "no ceiling of the same machine, env and commit: nothing to check"
+    assert checked["ceiling_gbps"].isna().all(), "no ceiling of the same machine, env and commit: nothing to check"
     assert ceilings.violations(frame).empty
 
 
@@ -67,7 +67,7 @@ def test_host_copies_skips_and_the_ceilings_themselves_are_not_checked():
     assert ceilings.violations(frame).empty
 
 
-def test_render_shows_gbs_per_path_and_size_the_ceiling_and_the_flag():
+def test_render_shows_gbps_per_path_and_size_the_ceiling_and_the_flag():
     frame = _frame(_ceiling("h2d_ceiling", 50.0),
                    _row("cuda", _time_for(10.0, 1 * MiB), size=1 * MiB),
                    _row("cuda", _time_for(25.0)),
@@ -107,10 +107,12 @@ def test_the_report_draws_transfers_against_their_ceiling_and_counts_violations(
                    _row("cuda", _time_for(10.0, MiB), size=MiB), _row("cuda", _time_for(45.0)),
                    _row("cuda", _time_for(47.0), benchmark="bench_cuda.HostToCudaDtypes.time_convert"),
                    _row("cpu", _time_for(60.0), benchmark=d2h))  # 1.5x its ceiling: a timing error
-    section = report._transfers_section(frame, [("m", "e", "c")])
+    section = report._transfers(report.Inputs(results.Loaded(frame), frame, [("m", "e", "c")], None))
     assert section.text.startswith("1 of 4 transfer bandwidths are more than 5% above")
-    name, _, wide = section.tables[0]
-    assert name == "transfers"
+    (name, _, wide), (checks_name, _, checks) = section.tables
+    assert name == "transfers" and checks_name == "ceiling_checks"
+    assert {"gbps", "ceiling_gbps", "violation"} <= set(checks.columns), "bandwidth is gbps, as in analysis"
+    assert checks["violation"].sum() == 1
     cuda = wide.xs("t.cuda()", level="label").iloc[0]
     assert cuda["1 MiB"] == pytest.approx(10.0) and cuda["256 MiB"] == pytest.approx(46.0), \
         "a case both sweeps measured reads as the median of both"

@@ -5,7 +5,7 @@ import shutil
 
 from asv.util import load_json, write_json
 
-from bridge_bench import cli, estimate, results
+from bridge_bench import cli, estimate, results, suite
 
 
 def test_the_estimate_sets_spells_aside_and_takes_the_median_of_the_rest():
@@ -15,8 +15,8 @@ def test_the_estimate_sets_spells_aside_and_takes_the_median_of_the_rest():
     assert estimate.published(looks) == 1.0
     assert estimate.interval(looks) == (0.95, 1.02)
     assert estimate.published([5.0]) == 5.0 and estimate.interval([5.0]) == (5.0, 5.0)
-    assert estimate.is_timed("bench_sizes.NumpyToTorch.time_convert")
-    assert not estimate.is_timed("bench_sizes.NumpyToTorch.track_faults")
+    timed = [b for b in suite.BENCHMARKS if b.method == suite.TIMED]
+    assert [b for b in suite.BENCHMARKS if suite.is_timed(b.name)] == timed
 
 
 def _result_file(folder):
@@ -30,7 +30,7 @@ def test_a_real_run_is_finalized_and_finalize_rewrites_only_timed_results(small_
     data = load_json(str(file), api_version=2)
     columns = data["result_columns"]
     result, samples, low, high = (columns.index(c) for c in ("result", "samples", "stats_ci_99_a", "stats_ci_99_b"))
-    timed = {k: v for k, v in data["results"].items() if estimate.is_timed(k)}
+    timed = {k: v for k, v in data["results"].items() if suite.is_timed(k)}
     assert timed, "the fixture times cases"
     for row in timed.values():
         for value, looks in zip(row[result], row[samples]):
@@ -39,7 +39,7 @@ def test_a_real_run_is_finalized_and_finalize_rewrites_only_timed_results(small_
                 assert value == estimate.published(looks), "the run wrote the estimate (asv alone writes the median)"
 
     # What a plain `asv run` leaves: asv's median of all looks, here made to differ. finalize puts the estimate back.
-    untouched = {k: json.dumps(v) for k, v in data["results"].items() if not estimate.is_timed(k)}
+    untouched = {k: json.dumps(v) for k, v in data["results"].items() if not suite.is_timed(k)}
     for row in timed.values():
         row[result] = [max(s) * 2 if s else v for v, s in zip(row[result], row[samples])]
     write_json(str(file), data, api_version=2)

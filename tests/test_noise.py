@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge_bench import asvrun, cli, noise, results
+from bridge_bench import asvrun, catalogue, cli, noise, results, suite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def test_the_gate_on_a_run_against_itself_and_against_known_slowdowns(small_asv_
 def test_a_scaled_run_is_slower_in_every_look_and_nothing_else():
     import pandas as pd
 
-    frame = pd.DataFrame({"benchmark": ["s.A.time_convert", "s.A.track_faults"], "samples": [[1.0, 2.0], None],
+    frame = pd.DataFrame({"benchmark": [f"s.A.{suite.TIMED}", f"s.A.{suite.FAULTS}"], "samples": [[1.0, 2.0], None],
                           "value": [1.0, 5.0], "ci_low": [1.0, None], "ci_high": [2.0, None], "q25": [1.0, None],
                           "q75": [2.0, None]})
     slow = noise.scaled(frame, 1.5)
@@ -46,7 +46,8 @@ def test_cli_prints_the_figures_and_refuses_a_single_run(small_asv_run, tmp_path
 @pytest.mark.slow
 def test_paired_runs_alternate_two_environments_and_compare_them(tmp_path):
     out = tmp_path / "paired"
-    bench = asvrun.bench_regex("bench_sizes.NumpyToTorch.time_convert", ("from_numpy", 8, "float32", "C"))
+    bench = asvrun.bench_regex(suite.host_timing("bench_sizes", catalogue.NUMPY_TO_TORCH).name,
+                               ("from_numpy", 8, "float32", "C"))
     proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "paired", "--bench", bench, "--rounds", "2",
                            "--out", str(out), "--candidate-env", "OMP_NUM_THREADS=1"],
                           capture_output=True, text=True, cwd=ROOT)

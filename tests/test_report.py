@@ -1,9 +1,10 @@
 """`bridge-bench report` end to end: from a real asv run to index.html, report.md, CSVs and images.
 
-Also: where it refuses to write, HTML escaping of strings from results, the semantics table, and
-a report over 100,000 result rows in asv's real format. That test prints its wall time (run it
-with `-s`) for the issue's 20 s budget but does not assert it: a shared CI machine's speed is not
-the report's, and speed figures belong in what we report, not in pass/fail.
+Also: the renderer on a hand-made section (how numbers are shown, what the marker lists), where it
+refuses to write, HTML escaping of strings from results, the semantics table read from the probe's
+own JSON, and a report over 100,000 result rows in asv's real format. That test prints its wall
+time (run it with `-s`) for the issue's 20 s budget but does not assert it: a shared CI machine's
+speed is not the report's, and speed figures belong in what we report, not in pass/fail.
 """
 
 import json
@@ -17,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bridge_bench import cli, results, semantics
-from test_results import REAL, checksum, result_file
+from bridge_bench import cli, plots, render, report, results, semantics, units
+from conftest import FULLRUN, checksum, result_file
 
 
 def run_report(capsys, *args) -> tuple[int, str]:
@@ -55,27 +56,62 @@ def test_report_from_a_real_asv_run(small_asv_run, tmp_path, capsys):
     assert memory["torch.tensor(a)"] > 0.9 and memory["torch.from_numpy(a)"] < 0.1
     md = (out / "report.md").read_text()
     assert "| torch.from_numpy(a)" in md and "](images/" in md
+    headings = [line[3:] for line in md.splitlines() if line.startswith("## ")]
+    assert headings[:3] == ["Runs", "Host <-> CUDA transfers", "Latency"] and len(headings) == len(report.SECTIONS) - 1, \
+        "every section in the list's order; without --semantics the semantics builder has nothing to say"
+
+
+def test_numbers_are_shown_one_way_everywhere():
+    assert [units.number(v) for v in (0.71549, 22.449, 875.2, 12345.6, float("inf"), float("nan"), None, 3, "x")] \
+        == ["0.715", "22.4", "875", "12,346", "∞", "—", "—", "3", "x"]
+    assert [units.short(v) for v in (0.71549, 875.2, 22449.0, 2.5e6)] == ["0.715", "875", "22.4k", "2,500k"]
+    assert [units.seconds(v) for v in (2.0, 1.5e-3, 5.234e-7, 0.0)] == ["2 s", "1.5 ms", "523 ns", "0 ns"]
+    assert units.measured(3 * 2**20, "bytes") == "3 MiB" and units.measured(None, "seconds") == "-"
+    assert units.measured(4098.0, "faults/call") == "4,098 faults/call"
+    assert units.measured(12.345, None) == "12.3"
+
+
+def test_the_renderer_writes_what_the_sections_hold(tmp_path):
+    table = pd.DataFrame({"size": [32 * 1024, 64 * 2**20], "gbps": [12345.678, float("nan")],
+                          "speedup": [float("inf"), 0.0123456]})
+    section = render.Section("Numbers | pipes", "Prose <b>escaped</b>.", [("numbers", "A <caption>", table)])
+    fig, ax = plots.plt.subplots()
+    section.add_figure("line", fig)
+    out = tmp_path / "out"
+    render.prepare(out, [tmp_path / "results"])
+    render.write([section], out, "Title", ["a warning"])
+
+    md = (out / "report.md").read_text()
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in md.splitlines() if "iB |" in line]
+    assert rows == [["32 KiB", "12,346", "∞"], ["64 MiB", "—", "0.0123"]], "sizes named, numbers by units.number"
+    assert "Prose &lt;b&gt;escaped&lt;/b&gt;." in md and "> warning: a warning" in md
+    assert pd.read_csv(out / "tables" / "numbers.csv")["gbps"].iloc[0] == 12345.678, "CSVs keep full precision"
+    page = (out / "index.html").read_text()
+    assert "<td>12,346</td>" in page and "&lt;caption&gt;" in page and "src='data:image/png;base64," in page
+    assert (out / "images" / "line.png").read_bytes().startswith(b"\x89PNG")
+    listed = json.loads((out / render.MARKER).read_text())
+    assert sorted(listed) == ["images/line.png", "index.html", "report.md", "tables/numbers.csv"]
 
 
 def test_out_folder_is_never_someone_elses(tmp_path, capsys):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
-    code, err = run_report(capsys, REAL, "--out", mine)
+    code, err = run_report(capsys, FULLRUN, "--out", mine)
     assert code == 2 and "refusing to overwrite" in err and str(mine) in err
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
 
     out = tmp_path / "report"
-    assert run_report(capsys, REAL, "--out", out)[0] == 0
+    assert run_report(capsys, FULLRUN, "--out", out)[0] == 0
     (out / "images" / "added-by-user.png").write_bytes(b"x")
     first = (out / "index.html").stat().st_mtime_ns
-    assert run_report(capsys, REAL, "--out", out)[0] == 0, "a previous report is replaced"
+    assert run_report(capsys, FULLRUN, "--out", out)[0] == 0, "a previous report is replaced"
     assert (out / "index.html").stat().st_mtime_ns > first
     assert (out / "images" / "added-by-user.png").exists(), "only the previous report's own files go"
 
 
 def test_strings_from_results_are_escaped(tmp_path, capsys):
-    results_dir = Path(shutil.copytree(REAL, tmp_path / "results"))
+    results_dir = Path(shutil.copytree(FULLRUN, tmp_path / "results"))
     file = result_file(results_dir)
     data = json.loads(file.read_text())
     data["params"]["machine"] = "<script>alert('m')</script>"
@@ -94,10 +130,15 @@ def test_semantics_table(tmp_path, capsys):
     jobs = semantics.jobs_for(["from_numpy", "tensor"], ["float32", "float64"], ["C", "negative"])
     records = semantics.run(jobs, workers=1)
     file = tmp_path / "semantics.json"
-    file.write_text(json.dumps({"versions": {"torch": "x"}, "size": 128, "summary": semantics.summary(records),
-                                "cases": records}))
+    with file.open("w") as stream:
+        semantics.write(records, 128, stream)
+    probe = semantics.read(file)
+    assert probe.cases == records and probe.size == 128 and probe.summary == semantics.summary(records)
+    assert set(probe.versions) == {"torch", "numpy"}
     out = tmp_path / "out"
-    assert run_report(capsys, REAL, "--out", out, "--semantics", file)[0] == 0
+    assert run_report(capsys, FULLRUN, "--out", out, "--semantics", file)[0] == 0
+    md = (out / "report.md").read_text()
+    assert [line for line in md.splitlines() if line.startswith("## ")][-1] == "## Semantics"
     grid = pd.read_csv(out / "tables" / "semantics.csv").set_index(["label", "layout"])
     assert grid.loc[("torch.from_numpy(a)", "C"), "float32"] == "S"
     assert grid.loc[("torch.tensor(a)", "C"), "float64"] == "C"
@@ -105,9 +146,11 @@ def test_semantics_table(tmp_path, capsys):
     errors = pd.read_csv(out / "tables" / "semantics_errors.csv")
     assert (errors["error_type"] == "ValueError").any()
 
-    file.write_text('{"cases": ')
-    code, err = run_report(capsys, REAL, "--out", tmp_path / "out2", "--semantics", file)
-    assert code == 2 and str(file) in err and not (tmp_path / "out2").exists()
+    for broken in ('{"cases": ', '{"cases": []}', '{"cases": [{"path": "tensor"}]}', "[1]"):
+        file.write_text(broken)
+        code, err = run_report(capsys, FULLRUN, "--out", out, "--semantics", file)
+        assert code == 2 and str(file) in err and "not the JSON of `bridge-bench semantics --json`" in err, broken
+        assert (out / "tables" / "semantics.csv").exists(), "bad input leaves the previous report as it was"
 
 
 def replicate(template: Path, dest: Path, runs: int) -> None:
@@ -135,8 +178,8 @@ def replicate(template: Path, dest: Path, runs: int) -> None:
 
 @pytest.mark.slow
 def test_100k_rows_report_across_machines_and_environments(tmp_path):
-    runs = -(-100_000 // len(results.load([REAL]).frame))
-    replicate(REAL, tmp_path / "big", runs)
+    runs = -(-100_000 // len(results.load([FULLRUN]).frame))
+    replicate(FULLRUN, tmp_path / "big", runs)
     out = tmp_path / "out"
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "report", str(tmp_path / "big"),

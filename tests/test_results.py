@@ -1,12 +1,11 @@
 """The results loader on real asv output and on every kind of bad input the issue names.
 
-Good input is the committed real run (reports/fullrun-results, written by `asv run`); bad input is
-that run copied and damaged. Every failure must name the file, unusable files must be skipped with
-a warning when others are usable, exit code 2 only when nothing is usable, and the input folder
-must come out byte-for-byte unchanged.
+Good input is the recorded real run (`conftest.FULLRUN`, written by `asv run`); bad input is that
+run copied and damaged. Every failure must name the file, unusable files must be skipped with a
+warning when others are usable, exit code 2 only when nothing is usable, and the input folder must
+come out byte-for-byte unchanged.
 """
 
-import hashlib
 import json
 import math
 import shutil
@@ -14,31 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from bridge_bench import cli, results
-
-REAL = Path(__file__).resolve().parents[1] / "reports" / "fullrun-results"
-
-
-def checksum(folder: Path) -> str:
-    """Names, sizes, modes, mtimes and contents of everything under `folder`."""
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        st = p.stat()
-        h.update(f"{p.relative_to(folder)} {st.st_mode} {st.st_size} {st.st_mtime_ns}".encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
+from bridge_bench import catalogue, cli, results, suite
+from conftest import FULLRUN, checksum, result_file
 
 
 @pytest.fixture
 def real(tmp_path) -> Path:
     """A private copy of the real run's results directory."""
-    return Path(shutil.copytree(REAL, tmp_path / "results"))
-
-
-def result_file(results_dir: Path) -> Path:
-    (file,) = [p for p in results_dir.glob("*/*.json") if p.name != "machine.json"]
-    return file
+    return Path(shutil.copytree(FULLRUN, tmp_path / "results"))
 
 
 def second_file(results_dir: Path, edit) -> Path:
@@ -66,7 +48,8 @@ def test_real_run_loads_into_tidy_rows(real):
     frame = loaded.frame
     assert loaded.files == 1 and not loaded.warnings
     assert (frame["status"] == "ok").all()
-    one = frame[(frame["benchmark"] == "bench_sizes.NumpyToTorch.time_convert") & (frame["path"] == "from_numpy")]
+    sizes = suite.host_timing("bench_sizes", catalogue.NUMPY_TO_TORCH).name
+    one = frame[(frame["benchmark"] == sizes) & (frame["path"] == "from_numpy")]
     assert sorted(one["size"]) == sorted(set(one["size"])) and len(one) == 26
     assert set(one["label"]) == {"torch.from_numpy(a)"} and set(one["direction"]) == {"numpy->torch"}
     assert one["torch"].iloc[0].startswith("2.") and one["numpy"].iloc[0][0].isdigit()
@@ -122,7 +105,7 @@ def test_all_skipped_or_failed(real, capsys, tmp_path):
     with pytest.raises(results.ResultsError, match="skipped or failed") as exc:
         results.load([real])
     assert str(file) in str(exc.value)
-    frame = results.load([REAL]).frame  # the untouched original is fine
+    frame = results.load([FULLRUN]).frame  # the untouched original is fine
     assert len(frame)
     code, err = run_cli(capsys, real, "--out", tmp_path / "out")
     assert code == 2 and str(file) in err
@@ -135,7 +118,7 @@ def test_missing_or_corrupt_benchmarks_json_is_named(real, capsys, tmp_path):
     (real / "benchmarks.json").unlink()
     with pytest.raises(results.ResultsError, match=f"{real / 'benchmarks.json'}: missing"):
         results.load([real])
-    loaded = results.load([real, REAL])
+    loaded = results.load([real, FULLRUN])
     assert loaded.files == 1 and loaded.warnings == [f"{real / 'benchmarks.json'}: missing; asv writes it with "
                                                      "every run (`bridge-bench run` or `asv run`)"]
     code, err = run_cli(capsys, real, "--out", tmp_path / "out")

@@ -8,6 +8,7 @@ that sleeps 1 ms cannot take less), and counts of faults and bytes do not drift 
 import ctypes
 import faulthandler
 import os
+import sys
 import time
 
 import numpy as np
@@ -64,6 +65,22 @@ def test_a_child_returns_its_result_and_turns_refusals_and_crashes_into_reasons(
         sampling.in_child(_hang, timeout_s=1)
     with pytest.raises(RuntimeError, match="KeyError: 'a bug'"):
         sampling.in_child(_fail)
+
+
+def _abort_saying():
+    faulthandler.disable()
+    os.write(2, b"terminate called after throwing an instance of 'c10::Error'\n  what():  Storage size overflowed\n")
+    os.abort()
+
+
+def test_a_crash_keeps_what_the_child_said_and_its_stderr_reaches_the_parent(capfd):
+    """The probe records a crash's C++ message, and a benchmark's log keeps whatever its trial printed."""
+    with pytest.raises(sampling.Crashed) as crash:
+        sampling.in_child(_abort_saying)
+    assert crash.value.signal == "SIGABRT" and crash.value.said == "Storage size overflowed"
+    assert "what():  Storage size overflowed" in capfd.readouterr().err
+    sampling.in_child(lambda: print("a warning line", file=sys.stderr))
+    assert "a warning line" in capfd.readouterr().err
 
 
 @pytest.fixture

@@ -105,5 +105,9 @@ def test_render_and_summary_count_every_case():
     assert "torch.from_numpy(a)" in text and f"{len(jobs)} cases" in text
 
 
-def test_every_catalogue_path_is_probed_by_default():
-    assert {j.path for j in semantics.jobs_for()} == set(catalogue.HOST_PATH_IDS)
+def test_the_probe_finds_what_each_record_says_of_sharing():
+    """Every host path, probed by default on the common case (float32, C-contiguous), shares memory
+    exactly when its record says it does: tables print the record's `shares`, users rely on it."""
+    records = semantics.run(semantics.jobs_for(dtypes=["float32"], layouts=["C"]), workers=1)
+    found = {r["path"]: r["outcome"] for r in records}
+    assert found == {p: "shares" if catalogue.get(p).shares else "copies" for p in catalogue.HOST_PATH_IDS}

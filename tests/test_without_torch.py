@@ -7,9 +7,9 @@ must say in one line that torch is missing.
 
 import subprocess
 import sys
-from pathlib import Path
 
-REAL = Path(__file__).resolve().parents[1] / "reports" / "fullrun-results"
+from conftest import FULLRUN as REAL
+
 NO_TORCH = ("import sys; sys.modules['torch'] = None; from bridge_bench import cli; "
             "code = cli.main(sys.argv[1:]); "
             "assert 'torch' not in sys.modules or sys.modules['torch'] is None, 'torch was imported'; "

@@ -1,6 +1,7 @@
 """The GitHub workflows: valid against GitHub's schema, no high-severity zizmor finding, and wired as designed.
 
-check-jsonschema and zizmor both run offline (the `test` extra installs them from PyPI).
+check-jsonschema and zizmor both run offline (the `test` extra installs them from PyPI). Where one
+is missing, the test that needs it skips, or fails on CI (`conftest.needs`).
 """
 
 import json
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from bridge_bench import cli
+from conftest import needs
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -22,13 +24,22 @@ BIN = Path(sys.executable).parent
 
 def _tool(name):
     exe = BIN / name if (BIN / name).exists() else shutil.which(name)
-    if not exe:
-        pytest.fail(f"{name} is not installed: it is in the test extra (pip install -e '.[test]')")
+    needs(name, bool(exe), "it is in the test extra (pip install -e '.[test]')")
     return str(exe)
 
 
 def _gpu():
     return yaml.safe_load((ROOT / ".github" / "workflows" / "gpu.yml").read_text())
+
+
+def test_a_missing_tool_fails_on_ci_and_skips_elsewhere(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"no-such-tool is not installed: apt-get install it \(CI installs"):
+        needs("no-such-tool", False, "apt-get install it")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="no-such-tool is not installed: apt-get install it"):
+        needs("no-such-tool", False, "apt-get install it")
+    needs("no-such-tool", True, "apt-get install it")
 
 
 def test_there_are_workflows():
