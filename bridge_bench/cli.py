@@ -145,7 +145,10 @@ def cmd_semantics(args) -> int:
 def cmd_compare(args) -> int:
     from bridge_bench import compare
 
-    base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)})
+    if args.history is not None and args.history < 1:
+        raise errors.InputError(f"--history {args.history}: give a number of runs, 1 or more (e.g. 7 nights)")
+    base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)},
+                        history=args.history)
     cand = compare.Side(args.candidate, {**compare.parse_filters(args.both), **compare.parse_filters(args.cand_filters)})
     result = compare.compare(base, cand, compare.factors_for(args.factor, args.memory_factor))
     return _print_comparison(result, args)
@@ -256,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="narrow the baseline only, e.g. torch=2.13.0")
     p.add_argument("--candidate-filter", dest="cand_filters", nargs="+", default=[], metavar="KEY=VALUE",
                    help="narrow the candidate only, e.g. torch=2.14.1")
+    p.add_argument("--history", type=int, metavar="N",
+                   help="the baseline is the newest N runs of one machine and environment, each case read as "
+                        "the second best of them (a nightly gate: catches slow drifts, ignores one odd night)")
     _compare_options(p)
     p.set_defaults(func=cmd_compare)
 

@@ -89,15 +89,22 @@ def _matches(column: pd.Series, key: str, value: str) -> pd.Series:
 
 @dataclass
 class Side:
+    """Where one side's results are, narrowed by filters. With `history`, the side is the newest
+    `history` runs of one machine and environment (the nightly gate's baseline), read per case as
+    the second best of them (`window`)."""
+
     source: Path
     filters: dict[str, str] = field(default_factory=dict)
+    history: int | None = None
 
     def describe(self) -> str:
         narrowed = ", ".join(f"{k}={v}" for k, v in self.filters.items())
-        return f"{self.source}" + (f" [{narrowed}]" if narrowed else "")
+        window = f", each case's second best of the newest {self.history} runs" if self.history else ""
+        return f"{self.source}" + (f" [{narrowed}{window}]" if narrowed or window else "")
 
-    def load(self) -> tuple[pd.DataFrame, list[str]]:
-        """Measured rows of this side, one per case; CompareError if empty or ambiguous."""
+    def load(self, exclude: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
+        """Measured rows of this side, one per case; CompareError if empty or ambiguous. Rows of the
+        result files in `exclude` (the other side's) are left out."""
         if self.source.is_file():
             loaded = results.load([self.source.parent.parent])
             frame = loaded.frame[loaded.frame["result_file"] == str(self.source)]
@@ -108,8 +115,11 @@ class Side:
             raise CompareError(f"{self.source}: no such result file or results folder")
         for key, value in self.filters.items():
             frame = frame[_matches(frame[key], key, value)]
+        frame = frame[~frame["result_file"].isin(exclude)]
         if frame.empty:
             raise CompareError(f"{self.describe()}: no measured results match")
+        if self.history:
+            frame = self.window(frame)
         counts = frame.groupby(results.CASE, dropna=False).size()
         if (counts > 1).any():
             varying = [k for k in FILTER_KEYS if frame[k].nunique(dropna=False) > 1]
@@ -118,6 +128,21 @@ class Side:
             raise CompareError(f"{self.describe()}: several results per case ({choices}); "
                                f"narrow this side, e.g. --baseline {varying[0] if varying else 'commit'}=...")
         return frame, loaded.warnings
+
+    def window(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per case, the second best of the newest `history` runs (the best where fewer than three
+        ran it): one lucky night does not set the bar, one slow night does not lower it, and a
+        slow drift of a few percent a night adds up against it (README, "The nightly gate")."""
+        if frame[["machine", "env"]].drop_duplicates().shape[0] > 1:
+            raise CompareError(f"{self.describe()}: a history is the runs of one machine and environment; "
+                               "narrow this side, e.g. --baseline-filter machine=... env=...")
+        runs = frame.drop_duplicates("result_file").sort_values(["started", "date"])["result_file"]
+        frame = frame[frame["result_file"].isin(runs.tail(self.history))]
+        better_first = frame["value"].where(frame["unit"].map(lower_is_better), -frame["value"])
+        frame = frame.assign(_order=better_first).sort_values([*results.CASE, "_order"], kind="stable")
+        cases = frame.groupby(results.CASE, dropna=False)
+        wanted = (cases["_order"].transform("size") >= 3).astype(int)
+        return frame[cases.cumcount() == wanted].drop(columns="_order")
 
 
 def lower_is_better(unit: str | None) -> bool:
@@ -238,8 +263,8 @@ def compare_frames(base: pd.DataFrame, cand: pd.DataFrame, factors: dict[str, fl
 
 
 def compare(baseline: Side, candidate: Side, factors: dict[str, float] | None = None) -> Comparison:
-    base, warn_a = baseline.load()
     cand, warn_b = candidate.load()
+    base, warn_a = baseline.load(exclude=frozenset(cand["result_file"]) if baseline.history else frozenset())
     merged = compare_frames(base, cand, factors)
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
     only = {side: merged[merged["_merge"] == side][results.CASE].reset_index(drop=True) for side in ("left_only", "right_only")}

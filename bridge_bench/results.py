@@ -37,7 +37,9 @@ CASE = ["benchmark", "path", "size", "dtype", "layout"]
 #: asv's 99 % interval of a result, by asv's stats key and this frame's column.
 INTERVAL = {"ci_99_a": "ci_low", "ci_99_b": "ci_high"}
 STAT_COLUMNS = {**INTERVAL, "q_25": "q25", "q_75": "q75", "repeat": "repeat", "number": "number"}
-COLUMNS = ["results_dir", "result_file", "machine", "env", "commit", "date", *CONTEXT_KEYS, "benchmark", "suite",
+#: `date` is asv's date of the commit; `started` is when the run began (its first benchmark), which
+#: tells apart nightly runs of one commit.
+COLUMNS = ["results_dir", "result_file", "machine", "env", "commit", "date", "started", *CONTEXT_KEYS, "benchmark", "suite",
            "sweep", "kind", "path", "label", "direction", "size", "dtype", "layout", "status", "value", "unit",
            *STAT_COLUMNS.values(), "samples"]
 
@@ -85,9 +87,11 @@ def _status(value) -> str:
 
 def _rows(results_dir: Path, file: Path, result, benchmarks: dict):
     context = {k: result.params.get(k) for k in CONTEXT_KEYS}
+    started = [t for t in result.started_at.values() if t]
     base = {"results_dir": str(results_dir), "result_file": str(file), "machine": result.params.get("machine"),
             "env": result.env_name, "commit": result.commit_hash,
-            "date": pd.to_datetime(result.date, unit="ms") if result.date else None, **context}
+            "date": pd.to_datetime(result.date, unit="ms") if result.date else None,
+            "started": pd.to_datetime(min(started), unit="ms") if started else None, **context}
     # Every result the file holds for a benchmark benchmarks.json knows, whatever its code version:
     # asv's get_result_keys would drop results of older benchmark versions, which are still true
     # measurements of their commit.

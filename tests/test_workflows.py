@@ -80,17 +80,30 @@ def test_gpu_workflow_runs_nightly_and_on_demand_on_a_fleet_of_self_hosted_gpus(
     assert any("upload-artifact" in s.get("uses", "") for s in bench["steps"])
 
 
-def test_publish_job_merges_publishes_reports_and_gates():
+def test_publish_job_merges_gates_against_the_history_and_publishes_every_night():
     wf = _gpu()
     publish = wf["jobs"]["publish"]
-    assert "bench" in publish["needs"]
+    assert "bench" in publish["needs"] and publish["permissions"] == {"contents": "read"}
     runs = "\n".join(s.get("run", "") for s in publish["steps"])
-    uses = [s.get("uses", "") for s in publish["steps"]]
-    assert any("download-artifact" in u for u in uses)
-    assert "cp -R" in runs and "asv publish" in runs
-    assert "bridge-bench report .asv/results --out report" in runs
-    assert "bridge-bench compare baseline .asv/results" in runs and "exit \"$status\"" in runs
-    assert "python -m bridge_bench.ceilings .asv/results" in runs
+    restore = next(s for s in publish["steps"] if s.get("id") == "history")
+    assert restore["with"]["ref"] == "bench-results" and restore["continue-on-error"] is True
+    assert "python -m bridge_bench.ceilings tonight" in runs
+    assert "bridge-bench compare history/results tonight --history 7" in runs and 'exit "$status"' in runs
+    assert "*) status=1" in runs, "an exit code other than 0, 1, 2 (a bug) fails the gate"
+    assert '$night-$(basename "$file")' in runs, "each night its own result file"
+    assert "asv publish" in runs and "bridge-bench report .asv/results --out report" in runs
+    assert any("upload-pages-artifact" in s.get("uses", "") for s in publish["steps"])
+
+
+def test_the_history_is_stored_and_the_dashboard_deployed_with_the_least_permissions():
+    jobs = _gpu()["jobs"]
+    store, deploy = jobs["store"], jobs["deploy"]
+    assert store["permissions"] == {"contents": "write"} and "schedule" in store["if"]
+    assert "HEAD:bench-results" in store["steps"][-1]["run"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["environment"]["name"] == "github-pages"
+    assert any("deploy-pages" in s.get("uses", "") for s in deploy["steps"])
+    assert all(job.get("permissions") is not None for job in jobs.values() if job is not jobs["plan"])
 
 
 def test_every_bridge_bench_command_the_workflow_calls_exists():
