@@ -86,29 +86,3 @@ def render(frame: pd.DataFrame, tolerance: float = TOLERANCE) -> str:
                "measurement errors, not results" if bad else
                f"no figure above its ceiling by more than {tolerance:.0%}")
     return "\n\n".join(blocks + [summary])
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m bridge_bench.ceilings RESULTS_DIR...`: the table; exit 1 on a violation, 2 on bad input.
-
-    For CI jobs and scripts/gpu-check; the report shows the same flags.
-    """
-    import sys
-
-    from bridge_bench import results
-
-    dirs = sys.argv[1:] if argv is None else argv
-    if not dirs:
-        print("usage: python -m bridge_bench.ceilings RESULTS_DIR...", file=sys.stderr)
-        return 2
-    try:
-        frame = results.load(dirs).frame
-    except results.ResultsError as exc:
-        print(f"ceilings: error: {exc}", file=sys.stderr)
-        return 2
-    print(render(frame))
-    return 1 if len(violations(frame)) else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

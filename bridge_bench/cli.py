@@ -142,6 +142,20 @@ def cmd_semantics(args) -> int:
     return 0
 
 
+def cmd_ceilings(args) -> int:
+    from bridge_bench import ceilings, results
+
+    frame = results.load(args.results_dir).frame
+    print(ceilings.render(frame))
+    return 1 if len(ceilings.violations(frame)) else 0
+
+
+def cmd_gpu_check(args) -> int:
+    from bridge_bench import gpucheck
+
+    return gpucheck.run(args.config, args.out, args.machine, args.allow_no_cuda)
+
+
 def cmd_compare(args) -> int:
     from bridge_bench import compare
 
@@ -264,6 +278,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "the second best of them (a nightly gate: catches slow drifts, ignores one odd night)")
     _compare_options(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("ceilings", help="GB/s of every transfer against its run's ceiling; exit 1 if one beats it")
+    p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
+                   help="asv results directories (default: .asv/results)")
+    p.set_defaults(func=cmd_ceilings)
+
+    p = sub.add_parser("gpu-check", help="the CUDA benchmarks for real on this GPU box, the CUDA tests, GB/s against the ceilings")
+    p.add_argument("--config", **config)
+    p.add_argument("--out", type=Path, default=Path("test-artifacts") / "gpu-check",
+                   help="where asv's results go (default: test-artifacts/gpu-check)")
+    p.add_argument("--machine", default="gpu-check", help="asv machine name (default: gpu-check)")
+    p.add_argument("--allow-no-cuda", action="store_true",
+                   help="without CUDA, run anyway and pass only if every CUDA case skips")
+    p.set_defaults(func=cmd_gpu_check, needs_torch=True)
 
     p = sub.add_parser("noise", help="identical runs: stability of the published figures, what the gate flags")
     p.add_argument("runs", nargs="+", type=Path, help="results folders (or result files) of identical runs, two or more")

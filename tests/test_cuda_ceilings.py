@@ -93,10 +93,14 @@ def test_render_puts_dtypes_in_columns_for_the_dtype_sweep():
     assert "GB/s at 256 MiB" in text
 
 
-def test_main_refuses_bad_input_with_exit_2(tmp_path, capsys):
-    assert ceilings.main([]) == 2
-    assert ceilings.main([str(tmp_path / "nope")]) == 2
-    assert "nope" in capsys.readouterr().err
+def test_the_ceilings_command_refuses_bad_input_with_exit_2_and_reads_a_real_run(tmp_path, capsys):
+    from bridge_bench import cli
+    from conftest import FULLRUN
+
+    assert cli.main(["ceilings", str(tmp_path / "nope")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("bridge-bench: error:") and "nope" in line
+    assert cli.main(["ceilings", str(FULLRUN)]) == 0, "a CPU run has no transfer to beat a ceiling"
 
 
 def test_the_report_draws_transfers_against_their_ceiling_and_counts_violations():

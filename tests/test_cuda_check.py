@@ -1,7 +1,6 @@
-"""scripts/gpu-check on a machine without CUDA: its selection, its bad-input exits, and a clean all-skip run."""
+"""`bridge-bench gpu-check` (and scripts/gpu-check, its wrapper for bare GPU boxes) on a machine without
+CUDA: its selection, its bad-input exits, and a clean all-skip run."""
 
-import importlib.machinery
-import importlib.util
 import re
 import subprocess
 import sys
@@ -10,18 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from bridge_bench import catalogue, devices
+from bridge_bench import catalogue, devices, gpucheck
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "gpu-check"
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")
-
-
-def _module():
-    loader = importlib.machinery.SourceFileLoader("gpu_check", str(SCRIPT))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("gpu_check", loader))
-    loader.exec_module(module)
-    return module
 
 
 def _run(*args):
@@ -29,7 +21,7 @@ def _run(*args):
 
 
 def test_selection_is_the_reduced_float32_size_set_the_ceilings_and_the_context():
-    regexes = [re.compile(r) for r in _module().bench_regexes(devices.CHECK_SIZES)]
+    regexes = [re.compile(r) for r in gpucheck.bench_regexes(devices.CHECK_SIZES)]
 
     def selected(name):
         return any(r.search(name) for r in regexes)

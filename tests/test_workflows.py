@@ -87,7 +87,7 @@ def test_publish_job_merges_gates_against_the_history_and_publishes_every_night(
     runs = "\n".join(s.get("run", "") for s in publish["steps"])
     restore = next(s for s in publish["steps"] if s.get("id") == "history")
     assert restore["with"]["ref"] == "bench-results" and restore["continue-on-error"] is True
-    assert "python -m bridge_bench.ceilings tonight" in runs
+    assert "bridge-bench ceilings tonight" in runs
     assert "bridge-bench compare history/results tonight --history 7" in runs and 'exit "$status"' in runs
     assert "*) status=1" in runs, "an exit code other than 0, 1, 2 (a bug) fails the gate"
     assert '$night-$(basename "$file")' in runs, "each night its own result file"
