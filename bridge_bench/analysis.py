@@ -1,6 +1,6 @@
 """Tables from the tidy results frame (`results.load`): latency, bandwidth against the same run's
 ceiling, zero-copy speedups, a cost model per path, dtype/layout tables, peak memory,
-cross-environment ratios, and the semantics probe's grid.
+cross-environment ratios, the semantics probe's grid, and the findings that sum them up per path.
 
 Every function takes the loaded frame (measured rows), or a tidy table another function here made
 from it, and returns a pandas DataFrame whose columns or index start with the run (`RUN`), so one
@@ -34,8 +34,8 @@ SAME_HARDWARE = ["cpu", "num_cpu", "os", "gpu", "thp_defrag"]
 DESCRIBED_CASE = [*results.CASE[:1], "direction", "label", *results.CASE[1:]]
 #: The rows of a wide table: one path of one run.
 PATH_ROWS = [*RUN, "direction", "label"]
-#: The sizes of the speedup table: the smallest, in cache, 1 MiB, out of cache, the largest.
-SPEEDUP_SIZES = (8, inputs.IN_CACHE, inputs.MiB, inputs.OUT_OF_CACHE, max(inputs.SIZES))
+#: The case the size sweep times and the catalogue's `shares` flag describes.
+COMMON_DTYPE, COMMON_LAYOUT = "float32", "C"
 US = 1e6
 
 
@@ -54,6 +54,20 @@ def _shares(path_id) -> bool:
 def _cuda(path_id) -> bool:
     record = catalogue.BY_ID.get(path_id)
     return bool(record and record.cuda)
+
+
+def _label(path_id) -> str:
+    """The catalogue's label; the id of a path this checkout does not know."""
+    return catalogue.BY_ID[path_id].label if path_id in catalogue.BY_ID else path_id
+
+
+def named_at(name: str, size: int) -> str:
+    """A column or file name for a figure at one size, without spaces: `gbps_64MiB`."""
+    return f"{name}_{inputs.format_size(size).replace(' ', '')}"
+
+
+#: The findings' bandwidth columns: GB/s and % of the ceiling at OUT_OF_CACHE.
+GBPS_AT, PCT_AT = named_at("gbps", inputs.OUT_OF_CACHE), named_at("pct_of_ceiling", inputs.OUT_OF_CACHE)
 
 
 def timings(frame: pd.DataFrame, sweep: str) -> pd.DataFrame:
@@ -91,6 +105,23 @@ def runs(frame: pd.DataFrame) -> pd.DataFrame:
     cols = [*RUN, "date", *FACTORS, "cpu", "num_cpu", "os"]
     present = [c for c in cols if c in frame]
     return (frame[present].drop_duplicates(RUN).sort_values("date").reset_index(drop=True))
+
+
+def run_labels(frame: pd.DataFrame) -> dict[tuple, str]:
+    """A short name for each run (RUN values), for headings and captions, so that a table names its
+    run once instead of repeating machine, env and a 40-character commit in every row:
+    "machine / torch 2.13.0 / numpy 2.4.6 / c4e7898f". A factor other than the versions (threads,
+    THP) is added to every label when the runs differ in it, and the asv env name where two runs
+    would still read alike. The CSVs keep the full machine, env and commit."""
+    table = runs(frame)
+    named = [c for c in FACTORS if c in table and (c in ("torch", "numpy") or table[c].nunique(dropna=False) > 1)]
+    labels = table["machine"].astype(str)
+    for column in named:
+        labels += table[column].map(lambda v, c=column: "" if pd.isna(v) else f" / {c} {v}")
+    labels += " / " + table["commit"].astype(str).str[:8]
+    twins = labels.duplicated(keep=False)
+    labels[twins] += " / " + table.loc[twins, "env"].astype(str)
+    return dict(zip(table[RUN].itertuples(index=False, name=None), labels))
 
 
 def latest(frame: pd.DataFrame) -> pd.DataFrame:
@@ -156,10 +187,8 @@ def speedups(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def speedups_by_size(pairs: pd.DataFrame) -> pd.DataFrame:
-    """`speedups` at `SPEEDUP_SIZES` (those measured): one row per run and pair. The curve between
-    them is in the figure; five sizes show the overhead-bound, in-cache and DRAM regimes."""
-    wide = by_size(pairs, [*RUN, "direction", "zero_copy", "copy"], "speedup")
-    return wide[[c for c in map(inputs.format_size, SPEEDUP_SIZES) if c in wide.columns]]
+    """`speedups` as a grid: one row per run and pair, a column per size."""
+    return by_size(pairs, [*RUN, "direction", "zero_copy", "copy"], "speedup")
 
 
 def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
@@ -201,11 +230,13 @@ def cost_model(frame: pd.DataFrame) -> pd.DataFrame:
     millisecond noise of the largest sizes decide the intercept, which then comes out as noise
     (even negative) instead of the sub-microsecond per-call floor; relative residuals weigh every
     size alike. `rms_error_pct` is the fit quality: the RMS relative error of the model over all
-    sizes. A zero-copy path shows ~0 ns per MiB in both regimes (it moves no bytes; its GB/s is
-    meaningless, inf when the fitted slope is <= 0).
+    sizes. A zero-copy path shows ~0 ns per MiB in both regimes and no GB/s (NaN, as in `bandwidth`):
+    it moves no bytes, and 1 / a slope of noise is a number that means nothing.
     """
     t = size_sweep(frame)
     fits = t.groupby([*RUN, "direction", "label"], sort=False)[["size", "value"]].apply(_fit)
+    sharing = {p.label for p in catalogue.CATALOGUE if p.shares}
+    fits.loc[fits.index.get_level_values("label").isin(sharing), "gbps_dram"] = np.nan
     return fits.astype({"points": "int64"})
 
 
@@ -290,11 +321,81 @@ def semantics_grid(cases: list[dict]) -> pd.DataFrame:
     label and layout (rows) by dtype (columns), in the probe's order; a path this checkout does not
     know is shown by its id."""
     table = pd.DataFrame(cases).assign(cell=[semantics.symbol(c) for c in cases])
-    table["label"] = table["path"].map(lambda p: catalogue.BY_ID[p].label if p in catalogue.BY_ID else p)
+    table["label"] = table["path"].map(_label)
     return table.pivot_table(index=["label", "layout"], columns="dtype", values="cell", aggfunc="first", sort=False)
+
+
+def semantics_counts(cases: list[dict]) -> pd.DataFrame:
+    """How many of each path's cases (dtype x layout) came out as each symbol (`semantics.symbol`),
+    by label in the probe's order, symbols in the legend's order: the grid's summary, a row a path."""
+    table = pd.DataFrame(cases).reindex(columns=["path"]).assign(cell=[semantics.symbol(c) for c in cases])
+    labels = table["path"].map(_label)
+    counts = pd.crosstab(labels.rename("label"), table["cell"]).reindex(labels.unique())
+    return counts[sorted(counts.columns, key="SCcEX.?".find)].rename_axis(columns=None)
 
 
 def semantics_errors(cases: list[dict]) -> pd.DataFrame:
     """How many cases raised each distinct error (type and message), most first; empty when none did."""
     raised = pd.DataFrame([c for c in cases if c["outcome"] == "raises"], columns=["error_type", "error"])
     return raised.groupby(["error_type", "error"]).size().sort_values(ascending=False).rename("cases").to_frame()
+
+
+def _does(case: dict) -> str:
+    """A probed case in words: its outcome, the error type it raised, the dtype a copy changed to."""
+    if case["outcome"] == "raises":
+        return f"raises {case.get('error_type')}"
+    return f"copies to {case.get('dtype_out')}" if semantics.symbol(case) == "c" else case["outcome"]
+
+
+def behaviour(cases: list[dict]) -> pd.DataFrame:
+    """What the probe saw each path do, by label: `does` for float32 C-contiguous (the case the
+    size sweep times: "shares", "copies", "copies to float32", "raises ValueError"...), `converts`
+    the dtypes it changes ("13 dtypes to float32", the legacy constructor's surprise), and the
+    float32 layouts on which it raises (`raises_on`) or kills the interpreter (`crashes_on`)."""
+    table = pd.DataFrame(cases).reindex(columns=["path", "dtype", "layout", "outcome", "dtype_out"])
+    table = table.assign(label=table["path"].map(_label), does=[_does(c) for c in cases])
+    f32 = table[table["dtype"] == COMMON_DTYPE]
+    changed = table[table["does"].str.startswith("copies to")].groupby("label").agg(
+        dtypes=("dtype", "nunique"), to=("dtype_out", lambda d: ", ".join(d.unique())))
+
+    def layouts(outcome):
+        return f32[f32["outcome"] == outcome].groupby("label")["layout"].agg(", ".join)
+
+    return pd.DataFrame({
+        "does": f32[f32["layout"] == COMMON_LAYOUT].groupby("label")["does"].first(),
+        "converts": changed["dtypes"].astype(str) + " dtypes to " + changed["to"],
+        "raises_on": layouts("raises"),
+        "crashes_on": layouts("crash"),
+    }).rename_axis("label")
+
+
+def catalogue_behaviour() -> pd.DataFrame:
+    """`behaviour` where no probe ran: `does` is the catalogue's `shares` flag ("shares" or
+    "copies"), which states the float32 C-contiguous case; the rest is unknown."""
+    does = {p.label: "shares" if p.shares else "copies" for p in catalogue.CATALOGUE if not p.cuda}
+    return pd.DataFrame({"does": does}).rename_axis("label")
+
+
+def findings(frame: pd.DataFrame, does: pd.Series) -> pd.DataFrame:
+    """Per host path of each run, what someone choosing a conversion asks first, float32 C-contiguous.
+
+    `does` (from `behaviour`, by label), `overhead_us`: the time of one call at the smallest size
+    (8 B: nothing to copy, so all of it is overhead); bandwidth at OUT_OF_CACHE (DRAM-bound, the
+    size of the dtype and layout tables) in GB/s and % of the run's ceiling, from `bandwidth`, so
+    NaN for a zero-copy path; `allocated_x_array`: what one call allocates at PEAKMEM_SIZE, from
+    `peak_memory`, rounded to 0.01 (peak RSS moves by pages: -0.0005 is 0).
+    """
+    t = size_sweep(frame)
+    t = t[~t["path"].map(_cuda)]
+    rows = [*RUN, "direction", "label"]
+    out = t[t["size"] == min(inputs.SIZES)].groupby(rows, sort=False)["value"].mean().mul(US).rename("overhead_us")
+    bw = bandwidth(frame)
+    at = bw[bw["size"] == inputs.OUT_OF_CACHE].groupby(rows)[["gbps", "pct_of_ceiling"]].mean()
+    at.columns = [GBPS_AT, PCT_AT]
+    out = out.to_frame().join(at)
+    memory = peak_memory(frame)
+    if len(memory):
+        memory = memory[memory.index.get_level_values("size") == inputs.PEAKMEM_SIZE].droplevel("size")
+        out = out.join(memory["allocated_x_array"].round(2) + 0.0)  # + 0.0: -0.0 reads 0
+    out.insert(0, "does", out.index.get_level_values("label").map(does))
+    return out.reindex(columns=["does", "overhead_us", GBPS_AT, PCT_AT, "allocated_x_array"])

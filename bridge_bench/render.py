@@ -4,7 +4,13 @@ A section is prose, tables and figures (`Section`); this module knows nothing of
 It writes `index.html` (self-contained: images inline as data URIs, no CDN, no JavaScript, every
 string HTML-escaped, since labels and context come from result files), `report.md` (the same
 content, for a pull request or a CI job summary; images by relative path), `tables/<name>.csv`
-(every table, full precision) and `images/<name>.png`. Numbers are shown by `bridge_bench.units`.
+(every table, every row and column, full precision) and `images/<name>.png`. Numbers are shown by
+`bridge_bench.units`.
+
+The page is for reading on a laptop (1366 px) and in a job summary, the CSVs for searching. So the
+page names a run once, by its short label, not in every row (`_pages`); shows a table with a column
+per size at PAGE_SIZES only; and links, without showing, the tables a section marks `linked`
+(one row per measured case: hundreds of rows).
 
 Where it writes: never over something the user had. The folder must be missing, empty, or a
 previous report (it holds `.bridge-bench-report`, the list of files that report wrote; only those
@@ -18,14 +24,24 @@ import base64
 import html
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from bridge_bench import errors, inputs, plots, units
+from bridge_bench.results import RUN
 
 MARKER = ".bridge-bench-report"
+#: The sizes the page shows of a table with a column per size (its CSV has all of them): the
+#: per-call overhead (8 B), still overhead-bound (1 KiB), in L1/L2 (32 KiB), in L2/L3 (1 MiB,
+#: 8 MiB), DRAM-bound (64 MiB) and the largest. Seven columns fit 1366 px; the figures draw every size.
+PAGE_SIZES = (8, inputs.KiB, inputs.IN_CACHE, inputs.MiB, 8 * inputs.MiB, inputs.OUT_OF_CACHE, max(inputs.SIZES))
+_SIZE_NAMES = {inputs.format_size(s) for s in inputs.SIZES}
+_HIDDEN_SIZES = _SIZE_NAMES - {inputs.format_size(s) for s in PAGE_SIZES}
+#: A text column with a cell longer than this is sentences, and wraps on the page.
+WRAP = 20
 
 
 class ReportError(errors.InputError):
@@ -38,6 +54,7 @@ class Section:
     text: str = ""
     tables: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)  # (file name, caption, table)
     figures: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, PNG)
+    linked: set[str] = field(default_factory=set)  # tables too long to read: the page links their CSV
 
     def add_figure(self, name: str, fig) -> None:
         """Render now and keep the PNG: a figure left open holds megabytes until the end."""
@@ -80,37 +97,91 @@ def prepare(out: Path, sources: list[Path]) -> None:
                           "refusing to overwrite it, choose a new or empty --out")
 
 
-def _display(table: pd.DataFrame) -> pd.DataFrame:
+def _pages(table: pd.DataFrame, runs: dict[tuple, str]) -> list[tuple[str, pd.DataFrame]]:
+    """A table as the page shows it: (run label or "", rows with a plain index). A table whose index
+    starts with the run (analysis' wide tables) becomes one table per run, under its label;
+    elsewhere the run's columns become one `run` column of labels."""
+    if table.index.nlevels > len(RUN) and list(table.index.names[:len(RUN)]) == RUN:
+        return [(runs[run], part.droplevel(RUN).reset_index()) for run, part in table.groupby(level=RUN, sort=False)]
+    flat = table if isinstance(table.index, pd.RangeIndex) else table.reset_index()
+    if set(RUN) <= set(flat.columns):
+        labels = [runs[run] for run in flat[RUN].itertuples(index=False, name=None)]
+        flat = flat.drop(columns=RUN)
+        flat.insert(0, "run", labels)
+    return [("", flat)]
+
+
+def _blocks(section: Section, runs: dict[tuple, str]):
+    """Each table of `section` as the page shows it: (file name, caption, rows), rows None for a
+    table that is only linked."""
+    for name, caption, table in section.tables:
+        if name in section.linked:
+            yield name, f"{caption} ({len(table):,} rows)", None
+            continue
+        hidden = [c for c in table.columns if c in _HIDDEN_SIZES]
+        if hidden:
+            sizes = sum(c in _SIZE_NAMES for c in table.columns)
+            caption += f", {sizes - len(hidden)} of {sizes} sizes"
+        for label, rows in _pages(table.drop(columns=hidden), runs):
+            yield name, f"{caption} — {label}" if label else caption, rows
+
+
+def _cells(rows: pd.DataFrame) -> pd.DataFrame:
     """Strings for HTML and Markdown: sizes readable, numbers by `units.number`, NaN as '—'."""
-    shown = table if isinstance(table.index, pd.RangeIndex) else table.reset_index()
-    if "size" in shown.columns:
-        shown = shown.assign(size=shown["size"].map(lambda s: inputs.format_size(int(s))))
-    return shown.map(units.number)
+    if "size" in rows.columns:
+        rows = rows.assign(size=rows["size"].map(lambda s: inputs.format_size(int(s))))
+    return rows.map(units.number)
 
 
 def _markdown_cell(text: str) -> str:
     return html.escape(str(text)).replace("|", "\\|")
 
 
-def _html(sections: list[Section], title: str, warnings: list[str]) -> str:
+def _numeric(rows: pd.DataFrame) -> list[bool]:
+    """Which columns hold numbers: right-aligned so magnitudes line up; text (labels, advice) is
+    left-aligned."""
+    return [pd.api.types.is_numeric_dtype(dtype) for dtype in rows.dtypes]
+
+
+def _html_table(rows: pd.DataFrame) -> str:
+    """Cells do not wrap ("numpy->torch" breaks at its hyphen), except in a column of sentences
+    (advice, error messages, CPU names: over WRAP characters), which takes the width that is left."""
+    esc = html.escape
+    cells = _cells(rows)
+    kinds = ["" if numeric else " class='w'" if cells[c].str.len().max() > WRAP else " class='t'"
+             for c, numeric in zip(cells.columns, _numeric(rows))]
+    head = "".join(f"<th{k}>{esc(str(c))}</th>" for c, k in zip(rows.columns, kinds))
+    body = "".join("<tr>" + "".join(f"<td{k}>{esc(v)}</td>" for v, k in zip(row, kinds)) + "</tr>"
+                   for row in cells.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _prose(text: str) -> str:
+    """A section's text as HTML: escaped, with its `code` spans (markdown's backticks) as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def _html(sections: list[Section], title: str, warnings: list[str], runs: dict[tuple, str]) -> str:
     esc = html.escape
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title><style>"
-             "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1400px;padding:0 1em}"
-             "table{border-collapse:collapse;font-size:12px;margin:0.5em 0 1.5em}"
-             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}"
+             "body{font-family:system-ui,sans-serif;margin:1em auto;max-width:1400px;padding:0 1em}"
+             "h1{font-size:1.5em;margin:0.3em 0}h2{font-size:1.3em;margin:1em 0 0.3em}h3{font-size:1em;margin:1em 0 0.3em}"
+             "p{margin:0.3em 0}nav{font-size:0.9em}"
+             "table{border-collapse:collapse;font-size:12px;margin:0.3em 0 1em}"
+             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}th{background:#f3f3f3}"
+             ".t,.w{text-align:left}.w{white-space:normal}"
              ".scroll{overflow-x:auto}img{max-width:100%;display:block;margin:1em 0}"
-             ".warn{color:#a40}</style></head><body>", f"<h1>{esc(title)}</h1>", "<ul>"]
-    parts += [f"<li><a href='#s{i}'>{esc(s.title)}</a></li>" for i, s in enumerate(sections)]
-    parts.append("</ul>")
+             ".warn{color:#a40}</style></head><body>", f"<h1>{esc(title)}</h1>",
+             "<nav>" + " · ".join(f"<a href='#s{i}'>{esc(s.title)}</a>" for i, s in enumerate(sections)) + "</nav>"]
     if warnings:
         parts.append("<h2>Input warnings</h2><ul class='warn'>" + "".join(f"<li>{esc(w)}</li>" for w in warnings)
                      + "</ul>")
     for i, s in enumerate(sections):
-        parts.append(f"<h2 id='s{i}'>{esc(s.title)}</h2><p>{esc(s.text)}</p>")
-        for name, caption, table in s.tables:
-            parts.append(f"<h3>{esc(caption)}</h3><p><a href='tables/{esc(name)}.csv'>{esc(name)}.csv</a></p>"
-                         "<div class='scroll'>" + _display(table).to_html(index=False, escape=True, border=0)
-                         + "</div>")
+        parts.append(f"<h2 id='s{i}'>{esc(s.title)}</h2><p>{_prose(s.text)}</p>")
+        for name, caption, rows in _blocks(s, runs):
+            link = f"<a href='tables/{esc(name)}.csv'>{esc(name)}.csv</a>"
+            parts.append(f"<p>{esc(caption)}: {link}</p>" if rows is None else
+                         f"<h3>{esc(caption)} <small>({link})</small></h3><div class='scroll'>{_html_table(rows)}</div>")
         for name, image in s.figures:
             data = base64.b64encode(image).decode()
             parts.append(f"<img alt='{esc(name)}' src='data:image/png;base64,{data}'>")
@@ -118,23 +189,29 @@ def _html(sections: list[Section], title: str, warnings: list[str]) -> str:
     return "\n".join(parts)
 
 
-def _markdown(sections: list[Section], title: str, warnings: list[str]) -> str:
+def _markdown(sections: list[Section], title: str, warnings: list[str], runs: dict[tuple, str]) -> str:
     lines = [f"# {_markdown_cell(title)}", ""]
     lines += [f"> warning: {_markdown_cell(w)}" for w in warnings]
     for s in sections:
         lines += ["", f"## {s.title}", "", _markdown_cell(s.text), ""]
-        for name, caption, table in s.tables:
-            shown = _display(table)
+        for name, caption, rows in _blocks(s, runs):
+            link = f"[{name}.csv](tables/{name}.csv)"
+            if rows is None:
+                lines += [f"{_markdown_cell(caption)}: {link}", ""]
+                continue
+            shown = _cells(rows)
             shown.columns = [_markdown_cell(c) for c in shown.columns]
-            lines += [f"**{_markdown_cell(caption)}** ([{name}.csv](tables/{name}.csv))", "",
-                      shown.map(_markdown_cell).to_markdown(index=False), ""]
+            align = ["right" if numeric else "left" for numeric in _numeric(rows)]
+            lines += [f"**{_markdown_cell(caption)}** ({link})", "",
+                      shown.map(_markdown_cell).to_markdown(index=False, colalign=align), ""]
         lines += [f"![{name}](images/{name}.png)" for name, _ in s.figures]
     return "\n".join(lines) + "\n"
 
 
-def write(sections: list[Section], out: Path, title: str, warnings: list[str]) -> None:
+def write(sections: list[Section], out: Path, title: str, warnings: list[str], runs: dict[tuple, str]) -> None:
     """Write the folder (after `prepare`): images, tables, index.html, report.md, then the marker
-    that lists them, so that the next report replaces exactly these files."""
+    that lists them, so that the next report replaces exactly these files. `runs`: each run's
+    short label (`analysis.run_labels`), by its RUN values."""
     written = []
     out.mkdir(parents=True, exist_ok=True)
     for sub in ("images", "tables"):
@@ -145,7 +222,7 @@ def write(sections: list[Section], out: Path, title: str, warnings: list[str]) -
     for name, _, table in (t for s in sections for t in s.tables):
         table.to_csv(out / "tables" / f"{name}.csv")
         written.append(f"tables/{name}.csv")
-    (out / "index.html").write_text(_html(sections, title, warnings), encoding="utf-8")
-    (out / "report.md").write_text(_markdown(sections, title, warnings), encoding="utf-8")
+    (out / "index.html").write_text(_html(sections, title, warnings, runs), encoding="utf-8")
+    (out / "report.md").write_text(_markdown(sections, title, warnings, runs), encoding="utf-8")
     written += ["index.html", "report.md"]
     (out / MARKER).write_text(json.dumps(written, indent=0))

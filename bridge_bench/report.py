@@ -8,6 +8,9 @@ factor (torch, numpy, threads, THP).
 The report is `SECTIONS`, a list of builders: each takes the same `Inputs` and returns a `Section`
 (prose, tables from `bridge_bench.analysis`, figures from `bridge_bench.plots`), or None when it has
 nothing to say. A new section is one builder in that list; the renderer lays out whatever it gets.
+It answers first: the findings (what each path does and costs, and what to use), then the details,
+then the runs it read. A run is named by its short label (`analysis.run_labels`) in headings,
+captions and figure titles; the CSVs keep its full machine, env and commit.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import analysis, ceilings, devices, inputs, plots, render, results, semantics
+from bridge_bench import analysis, catalogue, ceilings, devices, inputs, plots, render, results, semantics, units
 from bridge_bench.render import Section
 
 TITLE = "bridge-bench report: the NumPy <-> PyTorch bridge"
@@ -45,21 +48,83 @@ class Inputs:
         newest = analysis.runs(frame).iloc[::-1][analysis.RUN].head(PLOTTED_RUNS)
         return cls(loaded, frame, [tuple(r) for r in newest.itertuples(index=False)], probe)
 
-
-def _run_name(run: tuple) -> str:
-    machine, env, commit = run
-    return f"{machine} · {env} · {commit[:8]}"
+    @cached_property
+    def labels(self) -> dict[tuple, str]:
+        """Every run's short label, by its RUN values."""
+        return analysis.run_labels(self.loaded.frame)
 
 
 def _file_name(direction: str) -> str:
     return direction.replace("->", "_to_")
 
 
+def _cost(key: tuple, row: pd.Series, zero: pd.Series, copies: pd.Series) -> list[str]:
+    """What a path costs against the others of its run and direction: a zero-copy path against the
+    cheapest zero-copy call (`zero`: overhead in us), a copy against the ceiling and the other
+    copies (`copies`: GB/s at OUT_OF_CACHE)."""
+    direction = key[-2]
+    if row["does"] == "shares":
+        said = ["zero-copy: use when the array may be shared"]
+        times = row["overhead_us"] / zero.min()
+        if key == zero.idxmin() and len(zero) > 1:
+            said.append(f"lowest overhead of {direction}")
+        elif times >= 2:
+            said.append(f"{units.number(times)}x the overhead of {zero.idxmin()[-1]}")
+        return said
+    if key not in copies.index:
+        return []
+    said = [f"copies: {units.number(row[analysis.GBPS_AT])} GB/s, {units.number(row[analysis.PCT_AT])} % of the copy ceiling"]
+    if key == copies.idxmax() and len(copies) > 1 and direction != catalogue.REFERENCE:
+        said.append(f"fastest copy of {direction}")
+    return said
+
+
+#: `analysis.behaviour` columns a user trips over, and how advice names them.
+_PITFALLS = {"converts": "converts", "raises_on": "raises on", "crashes_on": "crashes the interpreter on"}
+
+
+def _advice(findings: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
+    """One line per path of what its numbers or the probe (`facts`, `analysis.behaviour`) say a user
+    should act on: its cost (`_cost`), the dtypes it converts, the layouts that raise or crash, an
+    allocation above one array. Derived from the data, so a new path needs no edit here."""
+    lines = pd.Series("", index=findings.index, dtype=object)
+    for _, group in findings.groupby(level=[*analysis.RUN, "direction"], sort=False):
+        zero = group.loc[group["does"] == "shares", "overhead_us"].dropna()
+        copies = group[analysis.GBPS_AT].dropna()
+        for key, row in group.iterrows():
+            fact = facts.reindex([key[-1]]).iloc[0]
+            said = _cost(key, row, zero, copies)
+            said += [f"{words} {fact[c]}" for c, words in _PITFALLS.items() if pd.notna(fact.get(c))]
+            if row["allocated_x_array"] >= 1.5:
+                said.append(f"allocates {units.number(row['allocated_x_array'])}x the array")
+            lines[key] = "; ".join(said)
+    return lines
+
+
+def _findings(d: Inputs) -> Section:
+    if d.probe is None:
+        facts, source = analysis.catalogue_behaviour(), ("the catalogue's `shares` flag (not probed here: pass "
+                                                         "--semantics FILE from `bridge-bench semantics --json`)")
+    else:
+        facts = analysis.behaviour(d.probe.cases)
+        source = "the semantics probe (" + ", ".join(f"{k} {v}" for k, v in d.probe.versions.items()) + ")"
+    table = analysis.findings(d.frame, facts["does"])
+    table["advice"] = _advice(table, facts)
+    text = (f"Which conversion to use, and what it costs: one row per host path, float32 C-contiguous. `does`: "
+            f"what it did, from {source}. `overhead_us`: one call at {inputs.format_size(min(inputs.SIZES))}, "
+            "where nothing is copied. "
+            f"`{analysis.GBPS_AT}`: bandwidth at {inputs.format_size(inputs.OUT_OF_CACHE)} (— for zero-copy: no "
+            f"bytes move), and `{analysis.PCT_AT}` of the run's copy ceiling (its fastest reference copy). "
+            f"`allocated_x_array`: what one call allocates at {inputs.format_size(inputs.PEAKMEM_SIZE)}, "
+            "in arrays. The sections below have every size, dtype and layout.")
+    return Section("Findings", text, [("findings", "What each path does and costs", table)])
+
+
 def _runs(d: Inputs) -> Section:
     text = (f"{d.loaded.files} result file(s), {len(d.loaded.frame)} measured values. Each run is one machine x "
-            "environment x commit; the sections below read its newest commit.")
-    return Section("Runs", text, [("runs", "Runs found (newest commit of each machine and environment "
-                                           "is reported)", analysis.runs(d.loaded.frame))])
+            "environment x commit, named by the label the sections above use; they read the newest commit of each "
+            "machine and environment. runs.csv has the full machine, asv environment and commit.")
+    return Section("Runs", text, [("runs", "Runs found", analysis.runs(d.loaded.frame))])
 
 
 def _transfers(d: Inputs) -> Section:
@@ -79,11 +144,12 @@ def _transfers(d: Inputs) -> Section:
     wide = analysis.by_size(sizes, analysis.PATH_ROWS, "gbps")
     cols = [*analysis.PATH_ROWS, "size", "dtype", "gbps", "ceiling", "ceiling_gbps", "ratio", "violation"]
     s = Section(title, text, [("transfers", "GB/s by path and size, float32", wide),
-                              ("ceiling_checks", "Every transfer against its ceiling (GB/s)", checked[cols])])
+                              ("ceiling_checks", "Every transfer against its ceiling (GB/s)", checked[cols])],
+                linked={"ceiling_checks"})
     for i, run in enumerate(d.runs):
         for direction, rows in analysis.of_run(sizes, run).groupby("direction", sort=False):
             s.add_figure(f"transfer_{_file_name(direction)}_run{i}", plots.bandwidth_vs_size(
-                rows, f"{direction}: bandwidth\n{_run_name(run)}", "ceiling: pinned copy, CUDA events, same run"))
+                rows, f"{direction}: bandwidth\n{d.labels[run]}", "ceiling: pinned copy, CUDA events, same run"))
     return s
 
 
@@ -95,7 +161,7 @@ def _latency(d: Inputs) -> Section:
     for i, run in enumerate(d.runs):
         for direction, rows in analysis.of_run(t, run).groupby("direction", sort=False):
             s.add_figure(f"time_{_file_name(direction)}_run{i}",
-                         plots.time_vs_size(rows, f"{direction}: time per call\n{_run_name(run)}"))
+                         plots.time_vs_size(rows, f"{direction}: time per call\n{d.labels[run]}"))
     return s
 
 
@@ -109,10 +175,10 @@ def _bandwidth(d: Inputs) -> Section:
                 [("bandwidth", "Every copying case: GB/s and % of the same run's ceiling", bw),
                  ("ceiling", "The ceiling (GB/s) per run and size", analysis.ceiling_by_size(bw)),
                  ("pct_of_ceiling", "% of the same run's ceiling by size",
-                  analysis.by_size(bw, analysis.PATH_ROWS, "pct_of_ceiling"))])
+                  analysis.by_size(bw, analysis.PATH_ROWS, "pct_of_ceiling"))], linked={"bandwidth"})
     for i, run in enumerate(d.runs):
         s.add_figure(f"bandwidth_run{i}", plots.bandwidth_vs_size(
-            analysis.of_run(bw, run), f"Bandwidth of copying paths\n{_run_name(run)}"))
+            analysis.of_run(bw, run), f"Bandwidth of copying paths\n{d.labels[run]}"))
     return s
 
 
@@ -123,7 +189,7 @@ def _speedups(d: Inputs) -> Section:
                   analysis.speedups_by_size(sp))])
     for i, run in enumerate(d.runs):
         s.add_figure(f"speedups_run{i}",
-                     plots.speedups(analysis.of_run(sp, run), f"Zero-copy over copy\n{_run_name(run)}"))
+                     plots.speedups(analysis.of_run(sp, run), f"Zero-copy over copy\n{d.labels[run]}"))
     return s
 
 
@@ -131,7 +197,7 @@ def _cost_model(d: Inputs) -> Section:
     return Section("Cost model",
                    "time = overhead + bytes x cost per byte, fitted per path in two regimes (below 64 MiB: "
                    "caches help; from 64 MiB: DRAM) by least squares on relative residuals. `gbps_dram` is "
-                   "what to expect for large arrays; zero-copy paths show ~0 ns per MiB. `rms_error_pct` is "
+                   "what to expect for large arrays; zero-copy paths show ~0 ns per MiB and no GB/s. `rms_error_pct` is "
                    "the fit's RMS relative error over all sizes.",
                    [("cost_model", "Cost model per path", analysis.cost_model(d.frame))])
 
@@ -141,10 +207,10 @@ def _sweep(sweep: str, column: str, d: Inputs) -> Section:
     s = Section(f"{column.capitalize()}s",
                 f"Time per call (µs) by {column} at {inputs.format_size(inputs.IN_CACHE)} (in cache) and "
                 f"{inputs.format_size(inputs.OUT_OF_CACHE)} (DRAM). '—': skipped, the path refuses it or this "
-                "torch/numpy lacks it (see the semantics table).")
+                "torch/numpy lacks it (see Semantics).")
     for size in inputs.SWEEP_SIZES:
         table = analysis.at_size(d.frame, sweep, column, size)
-        name = f"{sweep}_{inputs.format_size(size).replace(' ', '')}"
+        name = analysis.named_at(sweep, size)
         s.tables.append((name, f"Time per call (µs) by {column} at {inputs.format_size(size)}", table))
         for i, run in enumerate(d.runs):
             rows = analysis.of_run(table.reset_index(), run)
@@ -152,7 +218,7 @@ def _sweep(sweep: str, column: str, d: Inputs) -> Section:
                 continue
             s.add_figure(f"{name}_run{i}", plots.heatmap(
                 rows.set_index("label")[table.columns],
-                f"Time per call (µs) by {column}, {inputs.format_size(size)}\n{_run_name(run)}",
+                f"Time per call (µs) by {column}, {inputs.format_size(size)}\n{d.labels[run]}",
                 "µs per call (log scale)"))
     return s
 
@@ -174,7 +240,7 @@ def _cross_env(d: Inputs) -> Section:
     s = Section("Across environments",
                 "Time ratio B / A for runs that differ in exactly one factor (same hardware): above 1, B is slower.",
                 [("cross_env", "Per comparison and path, over the size sweep", analysis.cross_env_summary(ratios)),
-                 ("cross_env_cases", "Every compared case", ratios)])
+                 ("cross_env_cases", "Every compared case", ratios)], linked={"cross_env_cases"})
     sizes = analysis.size_ratios(ratios)
     for i, ((factor, a, b, ctx), g) in enumerate(sizes.groupby(["factor", "a", "b", "context"], sort=False)):
         if i == MAX_PLOTTED:
@@ -194,7 +260,9 @@ def _semantics(d: Inputs) -> Section | None:
                 f"{probe.size} B sources). S shares memory, C copies, c copies and changes dtype, "
                 "E raises, X crashes the interpreter, . n/a. Counts: "
                 + ", ".join(f"{n} {k}" for k, n in probe.summary.items()) + ".",
-                [("semantics", "Outcome per path, layout and dtype", analysis.semantics_grid(probe.cases))])
+                [("semantics_counts", "Cases per path and outcome", analysis.semantics_counts(probe.cases)),
+                 ("semantics", "Outcome per path, layout and dtype", analysis.semantics_grid(probe.cases))],
+                linked={"semantics"})
     errors = analysis.semantics_errors(probe.cases)
     if len(errors):
         s.tables.append(("semantics_errors", "Errors raised (cases)", errors))
@@ -202,8 +270,8 @@ def _semantics(d: Inputs) -> Section | None:
 
 
 #: The report, in reading order.
-SECTIONS = [_runs, _transfers, _latency, _bandwidth, _speedups, _cost_model, partial(_sweep, "dtypes", "dtype"),
-            partial(_sweep, "layouts", "layout"), _memory, _cross_env, _semantics]
+SECTIONS = [_findings, _latency, _bandwidth, _speedups, _cost_model, partial(_sweep, "dtypes", "dtype"),
+            partial(_sweep, "layouts", "layout"), _memory, _transfers, _cross_env, _semantics, _runs]
 
 
 def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progress=None) -> results.Loaded:
@@ -231,7 +299,7 @@ def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progr
             sections.append(section)
             step(section.title)
     step(f"writing {sum(len(s.figures) for s in sections)} images, tables, index.html and report.md")
-    render.write(sections, out, TITLE, loaded.warnings)
+    render.write(sections, out, TITLE, loaded.warnings, data.labels)
     step(f"done: {out / 'index.html'}")
     return loaded
 

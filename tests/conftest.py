@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: A real full `asv run` of the suite: the test data. A copy of the published sample's results
 #: (reports/fullrun-results), so that republishing the sample never changes what the tests read.
 FULLRUN = ROOT / "tests" / "data" / "fullrun-results"
+#: The semantics probe's JSON of the same torch and numpy (a copy of reports/semantics.json).
+PROBE = ROOT / "tests" / "data" / "semantics.json"
 
 
 def checksum(folder: Path) -> str:

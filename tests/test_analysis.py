@@ -35,6 +35,7 @@ def test_cost_model_recovers_overhead_and_bandwidth():
     assert tensor["rms_error_pct"] < 1e-6
     zero = fits.loc[("numpy->torch", "torch.from_numpy(a)")]
     assert abs(zero["ns_per_MiB_dram"]) < 1e-6 and zero["overhead_us"] == pytest.approx(0.5)
+    assert np.isnan(zero["gbps_dram"]), "a zero-copy call moves no bytes: no GB/s"
 
 
 def test_bandwidth_is_read_against_the_fastest_reference_of_the_run():
@@ -83,11 +84,58 @@ def test_ceiling_and_percentage_by_size_come_from_the_bandwidth_table():
     assert np.allclose(pct.loc[("reference", "a.copy()")], 80)
 
 
-def test_speedups_by_size_show_the_five_regime_sizes():
+def test_speedups_by_size_have_every_size():
     sp = analysis.speedups(frame({"tensor": lambda s: 1e-3, "from_numpy": lambda s: 1e-6}))
     wide = analysis.speedups_by_size(sp)
-    assert list(wide.columns) == ["8 B", "32 KiB", "1 MiB", "64 MiB", "256 MiB"]
+    assert list(wide.columns) == [inputs.format_size(s) for s in inputs.SIZES]
     assert np.allclose(wide, 1000)
+
+
+def test_a_run_label_is_short_and_tells_runs_apart():
+    times = {"tensor": lambda s: 1e-3}
+    off = frame(times, env="long-asv-env-name", commit="c" * 40)
+    assert analysis.run_labels(off) == {("m", "long-asv-env-name", "c" * 40): "m / torch 2.13 / numpy 2.4 / cccccccc"}
+    on = frame(times, env="thp", commit="c" * 40, THP_MEM_ALLOC_ENABLE="1")
+    twin = frame(times, env="thp-again", commit="c" * 40, THP_MEM_ALLOC_ENABLE="1")
+    labels = analysis.run_labels(pd.concat([off, on, twin]))
+    assert labels[("m", "long-asv-env-name", "c" * 40)] == \
+        "m / torch 2.13 / numpy 2.4 / THP_MEM_ALLOC_ENABLE unset / cccccccc", "the factor they differ in"
+    assert labels[("m", "thp-again", "c" * 40)].endswith("THP_MEM_ALLOC_ENABLE 1 / cccccccc / thp-again"), \
+        "the env name where nothing else tells them apart"
+    assert len(set(labels.values())) == 3
+
+
+def test_findings_read_overhead_at_8_bytes_and_bandwidth_at_64_mib():
+    table = analysis.findings(frame({"tensor": lambda s: 2e-6 + s / 4e9, "copy_": lambda s: s / 10e9,
+                                     "from_numpy": lambda s: 0.5e-6}), analysis.catalogue_behaviour()["does"])
+    table = table.droplevel(analysis.RUN)
+    tensor = table.loc[("numpy->torch", "torch.tensor(a)")]
+    assert tensor["does"] == "copies" and tensor["overhead_us"] == pytest.approx(2 + 8 / 4e3)
+    assert tensor[analysis.GBPS_AT] == pytest.approx(inputs.OUT_OF_CACHE / (2e-6 + inputs.OUT_OF_CACHE / 4e9) / 1e9)
+    assert tensor[analysis.PCT_AT] == pytest.approx(10 * tensor[analysis.GBPS_AT])
+    zero = table.loc[("numpy->torch", "torch.from_numpy(a)")]
+    assert zero["does"] == "shares" and zero["overhead_us"] == pytest.approx(0.5) and np.isnan(zero[analysis.GBPS_AT])
+    assert table["allocated_x_array"].isna().all(), "no peakmem rows: unknown, not 0"
+
+
+def test_behaviour_says_what_a_path_does_and_where_it_fails():
+    def case(path, dtype, layout, outcome, **more):
+        return {"path": path, "dtype": dtype, "layout": layout, "outcome": outcome, "dtype_in": dtype, **more}
+
+    cases = [case("Tensor_legacy", "float32", "C", "shares", dtype_out="float32"),
+             case("Tensor_legacy", "float64", "C", "copies", dtype_out="float32"),
+             case("Tensor_legacy", "int8", "F", "copies", dtype_out="float32"),
+             case("Tensor_legacy", "float32", "negative", "raises", error_type="ValueError", error="no"),
+             case("dlpack_to_torch", "float32", "C", "raises", error_type="BufferError", error="no"),
+             case("dlpack_to_torch", "float32", "negative", "crash")]
+    table = analysis.behaviour(cases)
+    legacy, dlpack = table.loc["torch.Tensor(a)"], table.loc["torch.from_dlpack(a)"]
+    assert legacy["does"] == "shares" and legacy["converts"] == "2 dtypes to float32"
+    assert legacy["raises_on"] == "negative" and pd.isna(legacy["crashes_on"])
+    assert dlpack["does"] == "raises BufferError" and dlpack["raises_on"] == "C" and dlpack["crashes_on"] == "negative"
+    counts = analysis.semantics_counts(cases)
+    assert list(counts.columns) == ["S", "c", "E", "X"], "the legend's order"
+    assert counts.loc["torch.Tensor(a)"].tolist() == [1, 2, 1, 0]
 
 
 def test_of_run_keeps_one_run_only():
