@@ -23,8 +23,6 @@ REFERENCE = "reference"
 HOST_TO_CUDA = "host->cuda"
 CUDA_TO_HOST = "cuda->host"
 DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, HOST_TO_CUDA, CUDA_TO_HOST, REFERENCE)
-#: Directions the host (CPU) suite times; CUDA transfers have a suite of their own.
-HOST_DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, REFERENCE)
 #: What a call's output is: the object it returns, or a destination made when the call was bound
 #: that it writes into (`np.copyto(dst, a)` returns nothing).
 OUTPUTS = ("result", "destination")
