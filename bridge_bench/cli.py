@@ -242,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_machine, needs_torch=True)
 
     config = dict(type=Path, default=Path("asv.conf.json"), help="asv configuration (default: ./asv.conf.json)")
+    results_dirs = dict(nargs="*", type=Path, default=[Path(".asv/results")],
+                        help="asv results directories (default: .asv/results, where asv.conf.json puts them)")
 
     p = sub.add_parser("run", help="the main job: the whole suite on this environment, then the dashboard")
     p.add_argument("--config", **config)
@@ -253,8 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run, needs_torch=True)
 
     p = sub.add_parser("finalize", help="after a plain `asv run`: publish the median of each timed case's quiet looks")
-    p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
-                   help="asv results directories (default: .asv/results)")
+    p.add_argument("results_dir", **results_dirs)
     p.set_defaults(func=cmd_finalize)
 
     p = sub.add_parser("fidelity", help="asv's figure for zero-copy paths against a tight loop; exit 1 beyond the limit")
@@ -280,8 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("ceilings", help="GB/s of every transfer against its run's ceiling; exit 1 if one beats it")
-    p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
-                   help="asv results directories (default: .asv/results)")
+    p.add_argument("results_dir", **results_dirs)
     p.set_defaults(func=cmd_ceilings)
 
     p = sub.add_parser("gpu-check", help="the CUDA benchmarks for real on this GPU box, the CUDA tests, GB/s against the ceilings")
@@ -320,8 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_semantics, needs_torch=True)
 
     p = sub.add_parser("report", help="tables, plots, index.html and report.md from asv results directories")
-    p.add_argument("results_dir", nargs="*", type=Path, default=[Path(".asv/results")],
-                   help="asv results directories (default: .asv/results, where asv.conf.json puts them)")
+    p.add_argument("results_dir", **results_dirs)
     p.add_argument("--out", type=Path, required=True,
                    help="output folder: new, empty, or a previous report (nothing else is overwritten)")
     p.add_argument("--semantics", type=Path, help="JSON of `bridge-bench semantics --json` to include")
