@@ -124,12 +124,15 @@ def looks_record(env: dict[str, str] | None = None):
 
 
 def run_round(config: Path, machine: str, bench: list[str], env: dict[str, str], extra: list[str] = (),
-              python: str | None = None, append: bool = False) -> str:
-    """One round: one `asv run -a rounds=1`, appending its samples to the run's results when `append`."""
+              python: str | None = None, append: bool = False, managed: bool = False) -> str:
+    """One round: one `asv run -a rounds=1`, appending its samples to the run's results when `append`.
+    On the existing environment (`python`, by default this one), or with `managed` on the
+    configuration's own environments, which asv builds the checkout's HEAD into."""
     repo = config.resolve().parent / load_config(config).get("repo", ".")
     commit = head_commit(repo)
-    existing = f"existing:{python}" if python else "existing"
-    args = ["run", "-E", existing, "--config", str(config), "--machine", machine, "--set-commit-hash", commit,
+    where = [f"{commit}^!"] if managed else ["-E", f"existing:{python}" if python else "existing",
+                                             "--set-commit-hash", commit]
+    args = ["run", "--config", str(config), "--machine", machine, *where,
             "--record-samples", "-a", "rounds=1", *["--append-samples"] * append, *extra]
     for regex in bench:
         args += ["--bench", regex]

@@ -86,6 +86,25 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_history(args) -> int:
+    from bridge_bench import history
+
+    machine = args.machine or _default_machine()
+    todo = history.pairs(args.config, args.torch)
+    context.update_machine_file(machine, context.machine_entry())
+    print(f"history: {len(todo)} environments: " + "; ".join(map(str, todo)), file=sys.stderr)
+    outcomes = history.sweep(args.config, machine, args.torch, keep=args.keep_envs)
+    failed = [o for o in outcomes if o.status != "ok"]
+    for o in outcomes:
+        print(f"history: torch {o.torch} + numpy {o.numpy}: {o.status}, built in {o.setup_s:.0f} s, "
+              f"measured in {o.run_s:.0f} s, probed in {o.probe_s:.0f} s, {o.env_bytes / 1e9:.1f} GB"
+              + (f": {o.error}" if o.error else ""), file=sys.stderr)
+    if failed:
+        print("bridge-bench: error: " + "; ".join(f"torch {o.torch} + numpy {o.numpy} failed" for o in failed)
+              + f" (reasons above and in {history.RECORD}); the other pairs' results are kept", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_finalize(args) -> int:
     from asv.util import UserError
 
@@ -253,6 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-stderr", action="store_true", help="show skip reasons and benchmark output")
     p.add_argument("--no-publish", action="store_true", help="skip asv publish")
     p.set_defaults(func=cmd_run, needs_torch=True)
+
+    p = sub.add_parser("history", help="the suite and the probe on every torch x numpy pair of asv.history.json")
+    p.add_argument("--config", type=Path, default=Path("asv.history.json"),
+                   help="asv configuration of the sweep (default: ./asv.history.json)")
+    p.add_argument("--machine", help="machine name (default: asv's, the host name)")
+    p.add_argument("--torch", nargs="+", help="only the pairs of these torch versions (default: every pair)")
+    p.add_argument("--keep-envs", action="store_true", help="keep each environment after measuring it (3-6 GB each)")
+    p.set_defaults(func=cmd_history, needs_torch=True)
 
     p = sub.add_parser("finalize", help="after a plain `asv run`: publish the median of each timed case's quiet looks")
     p.add_argument("results_dir", **results_dirs)

@@ -1,0 +1,252 @@
+"""The bridge across torch's history: the suite on many torch x numpy pairs, one environment at a time.
+
+`asv.history.json` declares the pairs: its matrix and exclude rules, read with asv's own matrix
+code, so a pair asv would build is a pair this runs. A plain `asv run --config asv.history.json`
+builds every environment before it measures one, and each holds a CUDA build of torch with its
+nvidia wheels (3-6 GB): a dozen do not fit this disk at once. So `sweep` takes the pairs in
+order, one environment on disk at a time besides the next one, which is built while the current
+one is measured: it runs the history selection (`BENCH`) in `sampling.LOOKS` rounds, one asv
+process each, as every run of this package does, finalizes the published figures
+(`bridge_bench.estimate`), runs the semantics probe with the pair's own interpreter, and removes
+the environment. Results land where the configuration puts them, under the names a plain
+`asv run` of it gives, so `asv publish --config asv.history.json` draws them, and the report's
+history section (`bridge_bench.history_report`) reads them with the probes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bridge_bench import asvrun, estimate, inputs, sampling, suite
+
+#: What each pair runs: the size sweep of every host path (timed looks and counts), the dtype and
+#: layout sweeps at the in-cache size only (the per-element and per-layout cost of a release; the
+#: memory-bound end is the size sweep's), and the context the benchmark processes saw.
+BENCH = [
+    *[suite.regex(b) for b in suite.BENCHMARKS if b.module == "bench_sizes"],
+    *[suite.regex(b, rf"'[^']*', {inputs.IN_CACHE}, .*")
+      for b in suite.BENCHMARKS if b.module in ("bench_dtypes", "bench_layouts")],
+    *[suite.regex(b) for b in suite.CONTEXT_TRACKS],
+]
+#: The record of a sweep (one entry per pair: times, disk, what failed), beside its results.
+RECORD = "sweep.json"
+SEMANTICS = "semantics"
+
+
+class PairFailed(RuntimeError):
+    """A pair that did not install or run; the message names it and says what to do."""
+
+
+@dataclass
+class Pair:
+    """One environment of the sweep: asv's name for it, its versions, where asv builds it."""
+
+    name: str
+    torch: str
+    numpy: str
+    path: Path
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    def __str__(self) -> str:
+        return f"torch {self.torch} + numpy {self.numpy}"
+
+
+@dataclass
+class Outcome:
+    """What became of one pair: seconds spent building, measuring and probing, the disk it took."""
+
+    name: str
+    torch: str
+    numpy: str
+    status: str = "pending"
+    error: str = ""
+    setup_s: float = 0.0
+    run_s: float = 0.0
+    probe_s: float = 0.0
+    env_bytes: int = 0
+    finished: str = field(default="")
+
+
+def pairs(config: Path, torch_versions: list[str] | None = None) -> list[Pair]:
+    """The configuration's environments as asv expands them (matrix minus exclude rules), in order."""
+    from asv import environment
+    from asv.config import Config
+
+    asvrun.load_config(config)  # a clear error for a missing or unreadable file
+    conf = Config.load(str(config))
+    found = []
+    for env in environment.get_environments(conf, None, verbose=False):
+        req = env.requirements
+        if "torch" not in req or "numpy" not in req:
+            raise asvrun.AsvError(f"{config}: every environment of a history sweep needs a torch and a numpy "
+                                  f"in its matrix; {env.name} has {req}")
+        found.append(Pair(env.name, req["torch"], req["numpy"], config.resolve().parent / conf.env_dir / env.dir_name))
+    if torch_versions:
+        unknown = set(torch_versions) - {p.torch for p in found}
+        if unknown:
+            raise asvrun.AsvError(f"{config}: no environment with torch {', '.join(sorted(unknown))}; "
+                                  f"its matrix has {', '.join(dict.fromkeys(p.torch for p in found))}")
+        found = [p for p in found if p.torch in torch_versions]
+    return found
+
+
+def single_config(config: Path, pair: Pair, workdir: Path) -> Path:
+    """`config` with a matrix of `pair` only, outputs where `config` puts them: asv then builds,
+    runs and names exactly that environment."""
+    conf = asvrun.load_config(config)
+    root = config.resolve().parent
+    conf.pop("exclude", None)
+    conf.pop("include", None)
+    conf["matrix"] = {"req": {"torch": [pair.torch], "numpy": [pair.numpy]}}
+    conf["repo"] = str(root / conf.get("repo", "."))
+    for key, default in (("benchmark_dir", "benchmarks"), ("results_dir", "results"), ("env_dir", "env"),
+                         ("html_dir", "html")):
+        conf[key] = str(root / conf.get(key, default))
+    out = workdir / "configs" / f"{pair.name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(conf, indent=2))
+    return out
+
+
+def _disk(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def _versions(python: Path) -> tuple[str, str] | None:
+    proc = subprocess.run([str(python), "-c", "import torch, numpy; print(torch.__version__, numpy.__version__)"],
+                          capture_output=True, text=True)
+    return tuple(proc.stdout.split()) if proc.returncode == 0 else None
+
+
+def build(pair: Pair, pair_config: Path, log: Path, pip_cache: Path) -> float:
+    """Build the pair's environment with asv (`asv setup`: a virtualenv, then pip installs the pinned
+    torch and numpy); its output goes to `log`. PairFailed naming the pair if torch or numpy does not
+    import there afterwards. Returns the seconds it took."""
+    start = time.monotonic()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PIP_CACHE_DIR": str(pip_cache)}
+    with log.open("w") as fh:
+        # asv setup's exit status does not say whether the environment was built (asv 0.6.6 exits
+        # non-zero after building); importing torch and numpy there does.
+        subprocess.run(asvrun.asv_command("setup", "--config", str(pair_config), "-v"), stdout=fh,
+                       stderr=subprocess.STDOUT, env=env, cwd=pair_config.parent)
+    found = _versions(pair.python) if pair.python.exists() else None
+    if not found or not found[0].split("+")[0] == pair.torch or found[1] != pair.numpy:
+        said = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        errors = [line for line in said if "error" in line.lower()] or said or ["no output"]
+        raise PairFailed(f"{pair} did not install ({errors[-1][:200]}); full log: {log}. Exclude the pair in the "
+                         "configuration's 'exclude' if this release cannot run beside that numpy")
+    return time.monotonic() - start
+
+
+def measure(pair: Pair, pair_config: Path, machine: str, bench: list[str] = BENCH,
+            rounds: int = sampling.LOOKS) -> None:
+    """The selection in `rounds` asv processes (one look a round), samples appended, then finalized."""
+    results = asvrun.results_dir(pair_config)
+    with asvrun.looks_record() as run_env:
+        for r in range(rounds):
+            print(f"history: {pair}: round {r + 1} of {rounds}", file=sys.stderr, flush=True)
+            asvrun.run_round(pair_config, machine, asvrun.timed_only(bench) if r else bench, run_env,
+                             append=r > 0, managed=True)
+    estimate.finalize(results)
+
+
+def probe(pair: Pair, out: Path) -> None:
+    """`bridge-bench semantics --json` with the pair's interpreter (asv installed the project there)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("w") as fh:
+        proc = subprocess.run([str(pair.python), "-m", "bridge_bench.cli", "semantics", "--json"], stdout=fh,
+                              stderr=subprocess.PIPE, text=True)
+    if proc.returncode:
+        tmp.unlink(missing_ok=True)
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise PairFailed(f"{pair}: the semantics probe failed ({last})")
+    tmp.replace(out)
+
+
+class _Builder:
+    """Builds one pair in a background thread, so the next environment installs while one is measured."""
+
+    def __init__(self, pair: Pair, pair_config: Path, workdir: Path):
+        self.pair, self.seconds, self.error = pair, 0.0, None
+        cache = workdir / "pip-cache" / f"torch-{pair.torch}"
+        log = workdir / "logs" / f"{pair.name}-setup.log"
+        self.thread = threading.Thread(target=self._build, args=(pair_config, log, cache), daemon=True)
+        self.thread.start()
+
+    def _build(self, pair_config: Path, log: Path, cache: Path) -> None:
+        try:
+            self.seconds = build(self.pair, pair_config, log, cache)
+        except PairFailed as exc:
+            self.error = str(exc)
+
+    def result(self) -> tuple[float, str | None]:
+        self.thread.join()
+        return self.seconds, self.error
+
+
+def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, keep: bool = False,
+          bench: list[str] = BENCH, rounds: int = sampling.LOOKS) -> list[Outcome]:
+    """Build, measure, probe and remove every pair in order (module docstring); the outcome of each,
+    also written to RECORD beside the results. A pair that fails is recorded and the sweep goes on."""
+    todo = pairs(config, torch_versions)
+    results = asvrun.results_dir(config)
+    workdir = results.parent
+    outcomes: list[Outcome] = []
+    configs = {p.name: single_config(config, p, workdir) for p in todo}
+    builder = _Builder(todo[0], configs[todo[0].name], workdir) if todo else None
+    for i, pair in enumerate(todo):
+        outcome = Outcome(pair.name, pair.torch, pair.numpy)
+        outcomes.append(outcome)
+        print(f"history: [{i + 1}/{len(todo)}] {pair}: building its environment", file=sys.stderr, flush=True)
+        outcome.setup_s, error = builder.result()
+        later = todo[i + 1:]
+        if not any(p.torch == pair.torch for p in later):
+            shutil.rmtree(workdir / "pip-cache" / f"torch-{pair.torch}", ignore_errors=True)
+        builder = _Builder(later[0], configs[later[0].name], workdir) if later else None
+        try:
+            if error:
+                raise PairFailed(error)
+            outcome.env_bytes = _disk(pair.path)
+            print(f"history: {pair}: built in {outcome.setup_s:.0f} s ({outcome.env_bytes / 1e9:.1f} GB)",
+                  file=sys.stderr, flush=True)
+            start = time.monotonic()
+            measure(pair, configs[pair.name], machine, bench, rounds)
+            outcome.run_s = time.monotonic() - start
+            start = time.monotonic()
+            probe(pair, workdir / SEMANTICS / f"{pair.name}.json")
+            outcome.probe_s = time.monotonic() - start
+            outcome.status = "ok"
+        except (PairFailed, asvrun.AsvError) as exc:
+            outcome.status, outcome.error = "failed", str(exc)
+            print(f"history: {pair}: FAILED: {exc}", file=sys.stderr, flush=True)
+        finally:
+            outcome.finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            if not keep:
+                shutil.rmtree(pair.path, ignore_errors=True)
+            _remember(workdir, outcome)
+    return outcomes
+
+
+def _remember(workdir: Path, outcome: Outcome) -> None:
+    """Add `outcome` to RECORD, replacing an earlier outcome of the same pair (a sweep run again)."""
+    kept = [o for o in read_record(workdir) if o["name"] != outcome.name]
+    (workdir / RECORD).write_text(json.dumps(kept + [asdict(outcome)], indent=1) + "\n")
+
+
+def read_record(workdir: Path) -> list[dict]:
+    """The outcomes `sweep` wrote into `workdir` (the results folder's parent); [] if none."""
+    file = Path(workdir) / RECORD
+    return json.loads(file.read_text()) if file.is_file() else []
