@@ -129,6 +129,12 @@ def _versions(python: Path) -> tuple[str, str] | None:
     return tuple(proc.stdout.split()) if proc.returncode == 0 else None
 
 
+def _installed(pair: Pair) -> bool:
+    """Whether the pair's interpreter imports its torch release and its numpy."""
+    found = _versions(pair.python) if pair.python.exists() else None
+    return bool(found) and found[0].split("+")[0] == pair.torch and found[1] == pair.numpy
+
+
 def build(pair: Pair, pair_config: Path, log: Path, pip_cache: Path) -> float:
     """Build the pair's environment with asv (`asv setup`: a virtualenv, then pip installs the pinned
     torch and numpy); its output goes to `log`. PairFailed naming the pair if torch or numpy does not
@@ -141,8 +147,7 @@ def build(pair: Pair, pair_config: Path, log: Path, pip_cache: Path) -> float:
         # non-zero after building); importing torch and numpy there does.
         subprocess.run(asvrun.asv_command("setup", "--config", str(pair_config), "-v"), stdout=fh,
                        stderr=subprocess.STDOUT, env=env, cwd=pair_config.parent)
-    found = _versions(pair.python) if pair.python.exists() else None
-    if not found or not found[0].split("+")[0] == pair.torch or found[1] != pair.numpy:
+    if not _installed(pair):
         said = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
         errors = [line for line in said if "error" in line.lower()] or said or ["no output"]
         raise PairFailed(f"{pair} did not install ({errors[-1][:200]}); full log: {log}. Exclude the pair in the "
@@ -160,15 +165,23 @@ def measure(pair: Pair, pair_config: Path, machine: str, bench: list[str] = BENC
             asvrun.run_round(pair_config, machine, asvrun.timed_only(bench) if r else bench, run_env,
                              append=r > 0, managed=True)
     estimate.finalize(results)
+    if not _installed(pair):
+        raise PairFailed(f"{pair}: the environment no longer holds that torch and numpy after the run; "
+                         f"its results in {results} are not that pair's (did the project install upgrade one?)")
+
+
+#: The probe as `bridge-bench semantics --json` runs it, for an environment that has the project
+#: without its dependencies (asv installs it with --no-deps): the probe needs torch and numpy only.
+_PROBE = ("import sys; from bridge_bench import semantics; "
+          "semantics.write(semantics.run(semantics.jobs_for()), semantics.DEFAULT_SIZE, sys.stdout)")
 
 
 def probe(pair: Pair, out: Path) -> None:
-    """`bridge-bench semantics --json` with the pair's interpreter (asv installed the project there)."""
+    """The semantics probe with the pair's interpreter (asv installed the project there) into `out`."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with tmp.open("w") as fh:
-        proc = subprocess.run([str(pair.python), "-m", "bridge_bench.cli", "semantics", "--json"], stdout=fh,
-                              stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run([str(pair.python), "-c", _PROBE], stdout=fh, stderr=subprocess.PIPE, text=True)
     if proc.returncode:
         tmp.unlink(missing_ok=True)
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
