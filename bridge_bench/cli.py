@@ -238,6 +238,14 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_history_report(args) -> int:
+    from bridge_bench import history_report
+
+    history_report.build(args.results_dir, args.semantics, args.out, progress=history_report.print_progress)
+    print(args.out / "index.html")
+    return 0
+
+
 def _compare_options(p) -> None:
     p.add_argument("--factor", type=float, default=None,
                    help="smallest ratio that counts for call-bound timed cases (default: README, 'Comparing runs')")
@@ -352,6 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder: new, empty, or a previous report (nothing else is overwritten)")
     p.add_argument("--semantics", type=Path, help="JSON of `bridge-bench semantics --json` to include")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("history-report", help="cost and behaviour across torch releases, from `bridge-bench history`")
+    p.add_argument("results_dir", nargs="?", type=Path, default=Path(".asv/history/results"),
+                   help="the sweep's results folder (default: .asv/history/results)")
+    p.add_argument("--semantics", type=Path,
+                   help="folder of the sweep's probes (default: semantics/ beside the results folder)")
+    p.add_argument("--out", type=Path, default=Path("reports/history"),
+                   help="output folder: new, empty, or a previous report (default: reports/history)")
+    p.set_defaults(func=cmd_history_report)
     return parser
 
 

@@ -67,11 +67,13 @@ def cost(frame: pd.DataFrame, size: int, numpy: str) -> pd.DataFrame:
     table = rows.pivot_table(index=["direction", "path", "label"], columns="release", values="value", aggfunc="first")
     table = table[_ordered(table.columns)]
     order = {pid: i for i, pid in enumerate(catalogue.PATH_IDS)}
-    return table.sort_index(level="path", key=lambda s: s.map(order)).sort_index(level="direction", sort_remaining=False)
+    return table.sort_index(level="path", key=lambda s: s.map(order))
 
 
 def _in(table: pd.DataFrame, scale: float) -> pd.DataFrame:
-    return (table * scale).reset_index(["direction", "path"], drop=True).rename_axis(None, axis=1).reset_index()
+    """A cost table as the page shows it: one row per path by its code, times in the given unit."""
+    shown = (table * scale).reset_index(["direction", "path"], drop=True).rename_axis(None, axis=1)
+    return shown.rename_axis("code").reset_index()
 
 
 def figure(table: pd.DataFrame, direction: str, title: str):
@@ -83,7 +85,9 @@ def figure(table: pd.DataFrame, direction: str, title: str):
         ax.plot(list(x), values.to_numpy(), label=label, **plots._style(pid))
     ax.set_xticks(list(x), [f"torch {v}" for v in rows.columns], rotation=30, ha="right")
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(plots.matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
     ax.yaxis.set_major_formatter(plots.FuncFormatter(lambda v, _: _seconds(v)))
+    ax.yaxis.set_minor_formatter(plots.matplotlib.ticker.NullFormatter())
     ax.set_ylabel("time per call (published figure)")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
@@ -162,7 +166,8 @@ def numpy_ratios(frame: pd.DataFrame, size: int) -> pd.DataFrame:
     ratio = (wide[new] / wide[old]).dropna().unstack("release")
     ratio = ratio[_ordered(ratio.columns)]
     order = {catalogue.get(pid).label: i for i, pid in enumerate(catalogue.PATH_IDS)}
-    return ratio.sort_index(key=lambda s: s.map(order)).round(3).rename_axis(None, axis=1).reset_index()
+    ratio = ratio.sort_index(key=lambda s: s.map(order)).round(3).rename_axis(None, axis=1)
+    return ratio.rename_axis("code").reset_index()
 
 
 def probes(folder: Path) -> dict[tuple[str, str], semantics.Probe]:
@@ -323,6 +328,8 @@ def build(results_dir: Path, semantics_dir: Path | None, out: Path, progress=Non
             progress(f"history report: {message} ({time.perf_counter() - start:.1f} s)")
 
     results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise HistoryError(f"{results_dir}: no such results folder; `bridge-bench history` makes one")
     semantics_dir = Path(semantics_dir) if semantics_dir else results_dir.parent / history.SEMANTICS
     render.prepare(out, [results_dir, semantics_dir])
     step(f"loading {results_dir}")

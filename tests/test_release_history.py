@@ -1,0 +1,182 @@
+"""The sweep across torch releases: its pairs, its orchestration, and the report of what changed.
+
+The sweep itself builds CUDA builds of torch (4-6 GB each) and runs for an hour; here its parts run
+on what they would see: asv's own expansion of asv.history.json, a real `asv setup` of a pair that
+cannot install, an orchestration whose build and measurement are replaced, and the report's
+judgements on results and probes made from the recorded full run.
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import FULLRUN, PROBE, ROOT
+from packaging.version import Version
+
+from bridge_bench import asvrun, cli, history, history_report, results, semantics
+
+CONFIG = ROOT / "asv.history.json"
+
+
+def test_pairs_are_asvs_matrix_minus_the_pairs_that_cannot_import():
+    found = history.pairs(CONFIG)
+    releases = sorted({p.torch for p in found}, key=Version)
+    assert len(releases) >= 7 and releases[0].startswith("2.0") and releases[-1].startswith("2.14")
+    for p in found:
+        # torch built against numpy 1.x (before 2.3) never meets numpy 2; every release gets numpy 1.26.4
+        assert Version(p.numpy).major < 2 or Version(p.torch) >= Version("2.3")
+    assert {p.torch for p in found if p.numpy == "1.26.4"} == set(releases)
+    assert {p.torch for p in found if p.numpy.startswith("2.")} == {r for r in releases if Version(r) >= Version("2.3")}
+    assert len({p.path for p in found}) == len(found)
+
+
+def test_a_torch_filter_narrows_the_pairs_and_an_unknown_release_is_named():
+    assert {(p.torch, p.numpy) for p in history.pairs(CONFIG, ["2.4.1"])} == {("2.4.1", "1.26.4"), ("2.4.1", "2.2.6")}
+    with pytest.raises(asvrun.AsvError, match="no environment with torch 9.9; its matrix has 2.0.1"):
+        history.pairs(CONFIG, ["9.9"])
+
+
+def test_a_pairs_configuration_makes_asv_build_exactly_that_environment(tmp_path):
+    from asv import environment
+    from asv.config import Config
+
+    pair = history.pairs(CONFIG)[3]
+    single = history.single_config(CONFIG, pair, tmp_path)
+    (env,) = environment.get_environments(Config.load(str(single)), None, verbose=False)
+    assert env.name == pair.name and env.requirements == {"torch": pair.torch, "numpy": pair.numpy}
+    conf = json.loads(single.read_text())
+    assert Path(conf["results_dir"]) == ROOT / ".asv/history/results"
+    assert "--no-deps" in conf["install_command"][0]  # the pair's numpy stays the pair's
+
+
+def test_a_pair_that_does_not_install_fails_naming_it(tmp_path):
+    """A real `asv setup` asked for a torch release pip cannot find."""
+    conf = json.loads(json.dumps(asvrun.load_config(CONFIG)))
+    conf.update(env_dir=str(tmp_path / "env"), results_dir=str(tmp_path / "results"), html_dir=str(tmp_path / "html"),
+                repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"))
+    conf["matrix"] = {"req": {"torch": ["0.0.1"], "numpy": ["1.26.4"]}}
+    conf.pop("exclude")
+    config = tmp_path / "asv.history.json"
+    config.write_text(json.dumps(conf))
+    (pair,) = history.pairs(config)
+    single = history.single_config(config, pair, tmp_path)
+    with pytest.raises(history.PairFailed, match=r"torch 0\.0\.1 \+ numpy 1\.26\.4 did not install .*full log"):
+        history.build(pair, single, tmp_path / "setup.log", tmp_path / "cache")
+
+
+def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, monkeypatch):
+    conf = asvrun.load_config(CONFIG)
+    conf.update(env_dir=str(tmp_path / "env"), results_dir=str(tmp_path / "results"), repo=str(ROOT),
+                benchmark_dir=str(ROOT / "benchmarks"))
+    config = tmp_path / "asv.history.json"
+    config.write_text(json.dumps(conf))
+    measured = []
+
+    def build(pair, pair_config, log, cache):
+        if pair.torch == "2.2.2":
+            raise history.PairFailed(f"{pair} did not install (no wheel)")
+        pair.python.parent.mkdir(parents=True)
+        return 1.0
+
+    monkeypatch.setattr(history, "build", build)
+    monkeypatch.setattr(history, "measure", lambda pair, *args: measured.append(pair.torch))
+    monkeypatch.setattr(history, "probe", lambda pair, out: None)
+    outcomes = history.sweep(config, "test-machine", ["2.0.1", "2.2.2", "2.4.1"])
+    assert [(o.torch, o.numpy, o.status) for o in outcomes] == [
+        ("2.0.1", "1.26.4", "ok"), ("2.2.2", "1.26.4", "failed"), ("2.4.1", "1.26.4", "ok"), ("2.4.1", "2.2.6", "ok")]
+    assert measured == ["2.0.1", "2.4.1", "2.4.1"]
+    assert "did not install (no wheel)" in outcomes[1].error
+    assert not any((tmp_path / "env").iterdir())  # every environment removed once measured
+    # run again for one release: its pairs are replaced in the record, the others kept
+    history.sweep(config, "test-machine", ["2.2.2"])
+    record = history.read_record(tmp_path)
+    assert sorted((r["torch"], r["numpy"]) for r in record) == [
+        ("2.0.1", "1.26.4"), ("2.2.2", "1.26.4"), ("2.4.1", "1.26.4"), ("2.4.1", "2.2.6")]
+
+
+# ------------------------------------------------------------------------------ the report
+
+def _releases(scale: dict[str, float]) -> pd.DataFrame:
+    """The recorded full run as three releases of torch with numpy 1.26.4 and one with numpy 2;
+    `scale` multiplies the timed figures of a path in the newest release with numpy 1.26.4."""
+    frame = results.load([FULLRUN]).frame
+    frame = frame[frame["status"] == "ok"]
+    parts = []
+    for torch, numpy in (("2.0.1", "1.26.4"), ("2.2.2", "1.26.4"), ("2.4.1", "1.26.4"), ("2.4.1", "2.2.6")):
+        part = frame.assign(torch=torch, numpy=numpy, release=torch, env=f"virtualenv-numpy{numpy}-torch{torch}")
+        if (torch, numpy) == ("2.4.1", "1.26.4"):
+            for path, factor in scale.items():
+                hit = (part["path"] == path) & part["benchmark"].str.endswith("time_convert")
+                part.loc[hit, ["value", "ci_low", "ci_high"]] *= factor
+                part.loc[hit, "samples"] = part.loc[hit, "samples"].map(lambda s: [x * factor for x in s])
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_consecutive_releases_are_judged_by_compare_and_only_a_real_change_shows():
+    frame = _releases({"from_numpy": 1.5})
+    judged = history_report.steps(frame)
+    assert set(judged["step"]) == {"2.0.1 -> 2.2.2", "2.2.2 -> 2.4.1"}  # numpy 2 has one release: no step
+    first = judged[judged["step"] == "2.0.1 -> 2.2.2"]
+    assert (first["status"] == "same").all()  # identical figures: nothing flagged
+    changed = history_report.step_changes(judged)
+    assert set(changed["step"]) == {"2.2.2 -> 2.4.1"} and set(changed["code"]) == {"torch.from_numpy(a)"}
+    assert (changed["status"] == "regression").all() and (changed["ratio"].round(2) == 1.5).all()
+    by_path = history_report.step_by_path(changed)
+    assert by_path.iloc[0]["slower"] == len(changed) and by_path.iloc[0]["faster"] == 0
+
+
+def test_cost_puts_releases_in_version_order_and_numpy_ratios_pair_one_release():
+    frame = _releases({"from_numpy": 2.0})
+    table = history_report.cost(frame, 8, "1.26.4")
+    assert list(table.columns) == ["2.0.1", "2.2.2", "2.4.1"]
+    row = table.xs("from_numpy", level="path").iloc[0]
+    assert row["2.4.1"] == pytest.approx(2 * row["2.2.2"])
+    ratios = history_report.numpy_ratios(frame, 8)
+    assert list(ratios.columns) == ["code", "2.4.1"]
+    # the newest release's numpy 1.26.4 figures were doubled, its numpy 2 ones not: ratio 0.5
+    assert ratios.set_index("code").loc["torch.from_numpy(a)", "2.4.1"] == pytest.approx(0.5, rel=1e-3)
+
+
+def _probe(versions: dict, change=None) -> semantics.Probe:
+    doc = semantics.read(PROBE)
+    cases = copy.deepcopy(doc.cases)
+    if change:
+        for case in cases:
+            change(case)
+    return semantics.Probe(cases, versions, doc.size, semantics.summary(cases))
+
+
+def test_behaviour_changes_name_the_first_release_that_shows_them():
+    def asarray_missing(case):
+        if case["path"] == "asarray":
+            case.update(outcome="n/a")
+
+    def uint16_raises(case):
+        if case["dtype"] == "uint16" and case["path"] == "from_numpy":
+            case.update(outcome="raises", error_type="TypeError", error="can't convert np.ndarray of type uint16")
+
+    found = {("2.0.1", "1.26.4"): _probe({"torch": "2.0.1", "numpy": "1.26.4"}, asarray_missing),
+             ("2.2.2", "1.26.4"): _probe({"torch": "2.2.2", "numpy": "1.26.4"}, uint16_raises),
+             ("2.4.1", "1.26.4"): _probe({"torch": "2.4.1", "numpy": "1.26.4"}, uint16_raises),
+             ("2.4.1", "2.2.6"): _probe({"torch": "2.4.1", "numpy": "2.2.6"})}
+    changes = history_report.behaviour_changes(found)
+    summary = history_report.behaviour_summary(changes)
+    asarray = changes[changes["path"] == "asarray"]
+    assert set(asarray["to"]) == {"torch 2.2.2, numpy 1.26.4"} and set(asarray["before"]) == {". n/a"}
+    uint16 = changes[(changes["path"] == "from_numpy")]
+    # raises from 2.2.2 on with numpy 1.26.4 (one change, at 2.2.2), not with numpy 2 on 2.4.1
+    assert set(zip(uint16["from"], uint16["to"])) == {("torch 2.0.1, numpy 1.26.4", "torch 2.2.2, numpy 1.26.4"),
+                                                      ("torch 2.4.1, numpy 1.26.4", "torch 2.4.1, numpy 2.2.6")}
+    row = summary[(summary["code"] == "torch.from_numpy(a)") & (summary["to"] == "torch 2.2.2, numpy 1.26.4")].iloc[0]
+    assert row["after"] == "E raises" and row["dtypes"] == "uint16" and row["layouts"] != ""
+
+
+def test_history_report_without_results_is_one_line_naming_the_folder(tmp_path, capsys):
+    assert cli.main(["history-report", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")]) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"bridge-bench: error: {tmp_path / 'nothing'}: no such results folder; "
+                   "`bridge-bench history` makes one"]
+    assert not (tmp_path / "out").exists()
