@@ -248,8 +248,9 @@ def _findings(frame: pd.DataFrame, numpy: str) -> pd.DataFrame:
             values = values.dropna()
             if len(values) < 2:
                 continue
-            out.append({"code": label, "size": size, "first release": values.index[0], "time then": values.iloc[0],
-                        "last release": values.index[-1], "time now": values.iloc[-1],
+            out.append({"code": label, "size": size, "first release": values.index[0],
+                        "then (us)": values.iloc[0] * 1e6, "last release": values.index[-1],
+                        "now (us)": values.iloc[-1] * 1e6,
                         "now / then": round(values.iloc[-1] / values.iloc[0], 3),
                         "slowest release": values.idxmax(), "fastest release": values.idxmin()})
     return pd.DataFrame(out)

@@ -1,7 +1,7 @@
 """What several test modules share: the CUDA skip, the rule for missing tools, the recorded full run
 and helpers to read and damage copies of it, and a small real asv run.
 
-Plain helpers (`FULLRUN`, `checksum`, `result_file`, `needs`) are imported as `from conftest import ...`:
+Plain helpers (`FULLRUN`, `checksum`, `result_file`, `fake_sweep`, `needs`) are imported as `from conftest import ...`:
 pytest puts this folder on sys.path, as for any test module of this rootless layout.
 """
 
@@ -34,6 +34,30 @@ def result_file(results_dir: Path) -> Path:
     """The one result file of a results folder of one machine and one commit."""
     (file,) = [p for p in results_dir.glob("*/*.json") if p.name != "machine.json"]
     return file
+
+
+def fake_sweep(folder: Path, pairs=(("2.0.1", "1.26.4"), ("2.2.2", "1.26.4"), ("2.4.1", "1.26.4"), ("2.4.1", "2.2.6"))) -> Path:
+    """A folder laid out as `bridge-bench history` leaves it (results/, semantics/), made from the
+    recorded full run relabelled as the given torch x numpy pairs: what the history report reads,
+    without building CUDA builds of torch. Returns the results folder."""
+    import json
+    import shutil
+
+    results = folder / "results"
+    (results / "exp").mkdir(parents=True)
+    shutil.copy(FULLRUN / "benchmarks.json", results)
+    shutil.copy(FULLRUN / "exp" / "machine.json", results / "exp")
+    run = json.loads(result_file(FULLRUN).read_text())
+    probe = json.loads(PROBE.read_text())
+    (folder / "semantics").mkdir()
+    for torch, numpy in pairs:
+        name = f"virtualenv-py3.11-numpy{numpy}-torch{torch}"
+        env = {**run, "env_name": name, "requirements": {"torch": torch, "numpy": numpy},
+               "params": {**run["params"], "torch": torch, "numpy": numpy}}
+        (results / "exp" / f"{run['commit_hash'][:8]}-{name}.json").write_text(json.dumps(env))
+        (folder / "semantics" / f"{name}.json").write_text(
+            json.dumps({**probe, "versions": {"torch": f"{torch}+cu121", "numpy": numpy}}))
+    return results
 
 
 def needs(tool: str, present: bool, install: str) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from bridge_bench import catalogue, cli, suite
-from conftest import needs
+from conftest import fake_sweep, needs
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = ROOT / "tests" / "browser" / "node_modules"
@@ -167,4 +167,28 @@ def test_our_report_renders_with_its_images(served, browser_page):
     assert all(i["complete"] and i["width"] > 300 and i["inline"] for i in images)
     assert page.locator("h2", has_text="Bandwidth against the ceiling").count() == 1
     assert page.locator("td", has_text="torch.from_numpy(a)").count() >= 1
+    assert log["errors"] == [] and log["offsite"] == []
+
+
+def test_history_report_renders_with_its_images(tmp_path, browser_page):
+    """The report across releases, from a sweep's folders (`conftest.fake_sweep`), in the browser."""
+    results_dir = fake_sweep(tmp_path / "sweep")
+    assert cli.main(["history-report", str(results_dir), "--out", str(tmp_path / "report")]) == 0
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    page, log = browser_page
+    try:
+        _route(page, base, log)
+        page.goto(f"{base}/report/index.html")
+        images = page.evaluate("""() => Array.from(document.images).map(
+            img => ({complete: img.complete, width: img.naturalWidth, shown: img.getBoundingClientRect().width}))""")
+        page.screenshot(path=str(ARTIFACTS / "history-report.png"), full_page=True)
+    finally:
+        server.shutdown()
+    assert len(images) == 6 and all(i["complete"] and i["width"] > 300 and i["shown"] > 300 for i in images)
+    assert page.locator("h2", has_text="Consecutive releases, judged by compare").count() == 1
+    assert page.locator("th", has_text="2.4.1").count() >= 2  # a column per release
     assert log["errors"] == [] and log["offsite"] == []

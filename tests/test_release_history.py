@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import FULLRUN, PROBE, ROOT
+from conftest import FULLRUN, PROBE, ROOT, fake_sweep
 from packaging.version import Version
 
 from bridge_bench import asvrun, cli, history, history_report, results, semantics
@@ -180,3 +180,21 @@ def test_history_report_without_results_is_one_line_naming_the_folder(tmp_path, 
     assert err == [f"bridge-bench: error: {tmp_path / 'nothing'}: no such results folder; "
                    "`bridge-bench history` makes one"]
     assert not (tmp_path / "out").exists()
+
+
+def test_history_report_end_to_end_from_a_sweeps_folders(tmp_path):
+    results_dir = fake_sweep(tmp_path / "sweep")
+    out = tmp_path / "report"
+    assert cli.main(["history-report", str(results_dir), "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    for title in ("What changed", "Cost at 8 B across releases", "Cost at 64 MiB across releases",
+                  "Consecutive releases, judged by compare", "numpy 2.2.6 against numpy 1.26.4",
+                  "Behaviour across releases"):
+        assert f"## {title}" in text
+    assert len(list((out / "images").glob("*.png"))) == 6
+    cost = pd.read_csv(out / "tables" / "cost_call.csv", index_col=0)
+    assert list(cost.columns) == ["code", "2.0.1", "2.2.2", "2.4.1"]
+    # the same run under four labels: compare sees no change, the probe no change of outcome
+    steps = pd.read_csv(out / "tables" / "steps.csv", index_col=0)
+    assert steps["regression"].sum() == 0 and steps["improvement"].sum() == 0 and steps["same"].min() > 1000
+    assert pd.read_csv(out / "tables" / "behaviour_cases.csv").empty
