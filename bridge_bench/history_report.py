@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from packaging.version import Version
 
-from bridge_bench import catalogue, compare, errors, history, inputs, plots, render, results, semantics, suite
+from bridge_bench import catalogue, compare, errors, history, inputs, plots, render, results, semantics, suite, units
 from bridge_bench.render import Section
 
 TITLE = "bridge-bench: the NumPy <-> PyTorch bridge across torch releases"
@@ -42,6 +42,7 @@ def release(version: str) -> str:
 
 
 def _ordered(versions) -> list[str]:
+    """Distinct versions (of torch or numpy), oldest first."""
     return sorted(set(versions), key=Version)
 
 
@@ -95,18 +96,12 @@ def figure(table: pd.DataFrame, direction: str, title: str):
 
 
 def _seconds(value: float) -> str:
-    from bridge_bench import units
-
     return units.seconds(value) if value > 0 else ""
 
 
 def families(frame: pd.DataFrame) -> dict[str, list[str]]:
     """numpy version -> the releases that ran with it, oldest first."""
     return {n: _ordered(g["release"]) for n, g in frame.groupby("numpy")}
-
-
-def _numpy_order(versions) -> list[str]:
-    return sorted(set(versions), key=Version)
 
 
 def steps(frame: pd.DataFrame) -> pd.DataFrame:
@@ -159,7 +154,7 @@ def numpy_ratios(frame: pd.DataFrame, size: int) -> pd.DataFrame:
     """Per path and release that ran both numpys: published time with the newer numpy / with the older."""
     rows = timed(frame, "sizes")
     rows = rows[rows["size"] == size]
-    old, new = (_numpy_order(rows["numpy"]) + [None])[:2]
+    old, new = (_ordered(rows["numpy"]) + [None])[:2]
     if new is None:
         return pd.DataFrame()
     wide = rows.pivot_table(index=["label", "release"], columns="numpy", values="value", aggfunc="first")
@@ -198,7 +193,7 @@ def behaviour_changes(found: dict[tuple[str, str], semantics.Probe]) -> pd.DataF
         by_numpy.setdefault(numpy, []).append(rel)
     pairs = [(f"numpy {n}", (a, n), (b, n)) for n, rels in by_numpy.items()
              for a, b in zip(_ordered(rels), _ordered(rels)[1:])]
-    numpys = _numpy_order(by_numpy)
+    numpys = _ordered(by_numpy)
     pairs += [(f"torch {rel}", (rel, numpys[0]), (rel, n)) for rel in _ordered(r for r, _ in found)
               for n in numpys[1:] if (rel, numpys[0]) in found and (rel, n) in found]
     for scope, a, b in pairs:
@@ -263,7 +258,7 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
     out = [Section(
         "What changed",
         f"{len(frame['env'].unique())} environments: torch {', '.join(_ordered(frame['release']))}; numpy "
-        f"{', '.join(_numpy_order(frame['numpy']))}. Each figure is the published one (the median of the quiet "
+        f"{', '.join(_ordered(frame['numpy']))}. Each figure is the published one (the median of the quiet "
         f"looks of 12 rounds). Times below are with numpy {base_numpy}, the numpy every release ran with; "
         "`now / then` above 1 means the newest release is slower.",
         [("history_findings", "Oldest against newest release, per path", _findings(frame, base_numpy))])]
@@ -295,7 +290,7 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
              ("steps_changes", "Every changed case", changes)], linked={"steps_changes"}))
     ratios = [(size, numpy_ratios(frame, size)) for size in (CALL_SIZE, MEMORY_SIZE)]
     if not ratios[0][1].empty:
-        old, new = _numpy_order(frame["numpy"])[:2]
+        old, new = _ordered(frame["numpy"])[:2]
         out.append(Section(
             f"numpy {new} against numpy {old}",
             f"Published time with numpy {new} over the time with numpy {old}, same torch release, same "
