@@ -137,15 +137,17 @@ def step_changes(judged: pd.DataFrame) -> pd.DataFrame:
 
 
 def step_by_path(changes: pd.DataFrame) -> pd.DataFrame:
-    """Per step and path: how many cases got slower or faster, and the median ratio of each."""
+    """Per step, path and class (call-bound, memory-bound, count...): how many cases got worse or
+    better, and the median ratio of each."""
     if changes.empty:
-        return pd.DataFrame(columns=["numpy", "step", "code", "slower", "median slower", "faster", "median faster"])
-    grouped = changes.groupby(["numpy", "step", "code"], sort=False)
+        return pd.DataFrame(columns=["numpy", "step", "code", "class", "worse", "median worse", "better",
+                                     "median better"])
+    grouped = changes.groupby(["numpy", "step", "code", "class"], sort=False)
     out = pd.DataFrame({
-        "slower": grouped["status"].apply(lambda s: int((s == "regression").sum())),
-        "median slower": grouped.apply(lambda g: g.loc[g["status"] == "regression", "ratio"].median(), include_groups=False),
-        "faster": grouped["status"].apply(lambda s: int((s == "improvement").sum())),
-        "median faster": grouped.apply(lambda g: g.loc[g["status"] == "improvement", "ratio"].median(), include_groups=False),
+        "worse": grouped["status"].apply(lambda s: int((s == "regression").sum())),
+        "median worse": grouped.apply(lambda g: g.loc[g["status"] == "regression", "ratio"].median(), include_groups=False),
+        "better": grouped["status"].apply(lambda s: int((s == "improvement").sum())),
+        "median better": grouped.apply(lambda g: g.loc[g["status"] == "improvement", "ratio"].median(), include_groups=False),
     })
     return out.reset_index()
 
@@ -286,7 +288,7 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
             f"{factors['memory-bound']:g}, counts {compare.COUNT_FACTOR:g}, the other estimates agreeing): a "
             "change here is one the gate would report. A ratio is the newer release's figure over the older one's.",
             [("steps", "Cases per step", step_summary(judged)),
-             ("steps_by_path", "Changed cases per step and path (median ratio of each kind)", step_by_path(changes)),
+             ("steps_by_path", "Changed cases per step, path and class (median ratio of each kind)", step_by_path(changes)),
              ("steps_changes", "Every changed case", changes)], linked={"steps_changes"}))
     ratios = [(size, numpy_ratios(frame, size)) for size in (CALL_SIZE, MEMORY_SIZE)]
     if not ratios[0][1].empty:

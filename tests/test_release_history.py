@@ -125,7 +125,7 @@ def test_consecutive_releases_are_judged_by_compare_and_only_a_real_change_shows
     assert set(changed["step"]) == {"2.2.2 -> 2.4.1"} and set(changed["code"]) == {"torch.from_numpy(a)"}
     assert (changed["status"] == "regression").all() and (changed["ratio"].round(2) == 1.5).all()
     by_path = history_report.step_by_path(changed)
-    assert by_path.iloc[0]["slower"] == len(changed) and by_path.iloc[0]["faster"] == 0
+    assert by_path.iloc[0]["worse"] == len(changed) and by_path.iloc[0]["better"] == 0
 
 
 def test_cost_puts_releases_in_version_order_and_numpy_ratios_pair_one_release():
