@@ -137,13 +137,9 @@ def cmd_noise(args) -> int:
         ids = [p.id for p in catalogue.CATALOGUE if p.shares and not p.cuda]
         print(f"tight loops of {len(ids)} zero-copy paths, in {fidelity.TIGHT_PROCESSES} fresh processes each",
               file=sys.stderr)
-        tight = {}
-        for n, pid in enumerate(ids, 1):
-            print(f"  {n}/{len(ids)} {catalogue.get(pid).label}", file=sys.stderr, flush=True)
-            try:
-                tight[catalogue.get(pid).label] = fidelity.tight_loop(pid)
-            except NotImplementedError:
-                continue
+        loops = fidelity.tight_loops(ids, progress=lambda n, total, pid: print(
+            f"  {n}/{total} {catalogue.get(pid).label}", file=sys.stderr, flush=True))
+        tight = {catalogue.get(pid).label: seconds for pid, seconds in loops.items()}
     print(noise.render(args.runs, runs, tight))
     return 0
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -145,3 +146,40 @@ def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, lo
         per_process.append(sampling.in_child(one))
         time.sleep(TIGHT_GAP_S)
     return estimate.published(per_process)
+
+
+#: `tight_loops` in a fresh interpreter: one JSON line per path, null when the path cannot run here.
+_TIGHT_LOOPS = """
+import json, sys
+from bridge_bench import fidelity
+for pid in sys.argv[1:]:
+    try:
+        seconds = fidelity.tight_loop(pid)
+    except NotImplementedError:
+        seconds = None
+    print(json.dumps({"path": pid, "seconds": seconds}), flush=True)
+"""
+
+
+def tight_loops(path_ids: list[str], progress=None) -> dict[str, float]:
+    """`tight_loop` of each path, measured from a fresh interpreter; path id -> seconds per call
+    (paths that cannot run here are left out).
+
+    Why not from this process: its children are forked from it, and a parent that has loaded
+    results (pandas frames of four runs, `bridge-bench noise`) made every tight loop 8-20 % slower
+    than the same loops forked from a bare interpreter (README, "Figures"), which is what asv's
+    benchmark processes are forked from.
+    """
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", _TIGHT_LOOPS, *path_ids], stdout=subprocess.PIPE, text=True)
+    found = {}
+    for n, line in enumerate(proc.stdout, 1):
+        record = json.loads(line)
+        if progress:
+            progress(n, len(path_ids), record["path"])
+        if record["seconds"] is not None:
+            found[record["path"]] = record["seconds"]
+    if proc.wait():
+        raise RuntimeError(f"the tight loops' interpreter exited with status {proc.returncode}")
+    return found

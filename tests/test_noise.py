@@ -71,3 +71,16 @@ def test_paired_refuses_bad_input_before_running_anything(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and named in err[0]
     assert (used / "x").read_text() == "mine" and not (tmp_path / "new").exists()
+
+
+def test_tight_loops_give_a_time_per_path_and_leave_out_what_cannot_run():
+    """`fidelity.tight_loops` (a fresh interpreter's loops, as `noise --tight-loop` reads them): the
+    ids that run give per-call times; a CUDA path without a GPU is left out, not a failed command."""
+    import torch
+
+    from bridge_bench import fidelity
+
+    ids = ["from_numpy", "numpy"] + ([] if torch.cuda.is_available() else ["to_cuda"])
+    loops = fidelity.tight_loops(ids)
+    assert set(loops) == {"from_numpy", "numpy"}
+    assert all(50e-9 < s < 50e-6 for s in loops.values())
