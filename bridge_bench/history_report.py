@@ -223,9 +223,13 @@ def behaviour_summary(changes: pd.DataFrame) -> pd.DataFrame:
 
 
 def _listing(values: pd.Series, known) -> str:
+    """The values a change hit, in their usual order; "all" or "all but ..." when that is shorter."""
     seen = set(values)
-    if seen >= set(known):
+    missing = [v for v in known if v not in seen]
+    if not missing:
         return "all"
+    if len(missing) <= 2 and len(seen) > len(missing):
+        return "all but " + ", ".join(missing)
     return ", ".join(v for v in known if v in seen) or ", ".join(sorted(seen))
 
 
