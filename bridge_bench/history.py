@@ -38,6 +38,8 @@ BENCH = [
 ]
 #: The record of a sweep (one entry per pair: times, disk, what failed), beside its results.
 RECORD = "sweep.json"
+#: While the sweep waits for a build, it says what pip is at this often.
+HEARTBEAT_S = 15
 SEMANTICS = "semantics"
 
 
@@ -195,8 +197,8 @@ class _Builder:
     def __init__(self, pair: Pair, pair_config: Path, workdir: Path):
         self.pair, self.seconds, self.error = pair, 0.0, None
         cache = workdir / "pip-cache" / f"torch-{pair.torch}"
-        log = workdir / "logs" / f"{pair.name}-setup.log"
-        self.thread = threading.Thread(target=self._build, args=(pair_config, log, cache), daemon=True)
+        self.log = workdir / "logs" / f"{pair.name}-setup.log"
+        self.thread = threading.Thread(target=self._build, args=(pair_config, self.log, cache), daemon=True)
         self.thread.start()
 
     def _build(self, pair_config: Path, log: Path, cache: Path) -> None:
@@ -206,7 +208,13 @@ class _Builder:
             self.error = str(exc)
 
     def result(self) -> tuple[float, str | None]:
-        self.thread.join()
+        """Wait for the build, saying every `HEARTBEAT_S` what pip is at (the last line of its log)."""
+        while self.thread.join(HEARTBEAT_S) or self.thread.is_alive():
+            text = self.log.read_text(errors="replace") if self.log.is_file() else ""
+            said = [line.strip() for line in text.splitlines()
+                    if line.strip().startswith(("Collecting", "Downloading", "Installing", "Successfully"))]
+            print(f"history: {self.pair}: still building ({said[-1][:100] if said else 'creating the virtualenv'})",
+                  file=sys.stderr, flush=True)
         return self.seconds, self.error
 
 

@@ -8,6 +8,7 @@ judgements on results and probes made from the recorded full run.
 
 import copy
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -66,7 +67,7 @@ def test_a_pair_that_does_not_install_fails_naming_it(tmp_path):
         history.build(pair, single, tmp_path / "setup.log", tmp_path / "cache")
 
 
-def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, monkeypatch):
+def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, monkeypatch, capsys):
     conf = asvrun.load_config(CONFIG)
     conf.update(env_dir=str(tmp_path / "env"), results_dir=str(tmp_path / "results"), repo=str(ROOT),
                 benchmark_dir=str(ROOT / "benchmarks"))
@@ -75,12 +76,16 @@ def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, m
     measured = []
 
     def build(pair, pair_config, log, cache):
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"Collecting torch=={pair.torch}\n")
+        time.sleep(0.3)
         if pair.torch == "2.2.2":
             raise history.PairFailed(f"{pair} did not install (no wheel)")
         pair.python.parent.mkdir(parents=True)
         return 1.0
 
     monkeypatch.setattr(history, "build", build)
+    monkeypatch.setattr(history, "HEARTBEAT_S", 0.05)
     monkeypatch.setattr(history, "measure", lambda pair, *args: measured.append(pair.torch))
     monkeypatch.setattr(history, "probe", lambda pair, out: None)
     outcomes = history.sweep(config, "test-machine", ["2.0.1", "2.2.2", "2.4.1"])
@@ -88,6 +93,8 @@ def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, m
         ("2.0.1", "1.26.4", "ok"), ("2.2.2", "1.26.4", "failed"), ("2.4.1", "1.26.4", "ok"), ("2.4.1", "2.2.6", "ok")]
     assert measured == ["2.0.1", "2.4.1", "2.4.1"]
     assert "did not install (no wheel)" in outcomes[1].error
+    # while it waits for a build, the sweep says what pip is at
+    assert "history: torch 2.0.1 + numpy 1.26.4: still building (Collecting torch==2.0.1)" in capsys.readouterr().err
     assert not any((tmp_path / "env").iterdir())  # every environment removed once measured
     # run again for one release: its pairs are replaced in the record, the others kept
     history.sweep(config, "test-machine", ["2.2.2"])
