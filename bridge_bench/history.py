@@ -9,8 +9,8 @@ one is measured: it runs the history selection (`BENCH`) in `sampling.LOOKS` rou
 process each, as every run of this package does, finalizes the published figures
 (`bridge_bench.estimate`), runs the semantics probe with the pair's own interpreter, and removes
 the environment. Results land where the configuration puts them, under the names a plain
-`asv run` of it gives, so `asv publish --config asv.history.json` draws them, and the report's
-history section (`bridge_bench.history_report`) reads them with the probes.
+`asv run` of it gives, so `asv publish --config asv.history.json` draws them, and
+`bridge_bench.history_report` reads them with the probes.
 """
 
 from __future__ import annotations
@@ -206,6 +206,8 @@ class _Builder:
             self.seconds = build(self.pair, pair_config, log, cache)
         except PairFailed as exc:
             self.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a build that could not even start fails its pair, not the sweep
+            self.error = f"{self.pair} could not be built ({type(exc).__name__}: {exc}); full log: {log}"
 
     def result(self) -> tuple[float, str | None]:
         """Wait for the build, saying every `HEARTBEAT_S` what pip is at (the last line of its log)."""

@@ -24,7 +24,8 @@ from pathlib import Path
 import pandas as pd
 from packaging.version import Version
 
-from bridge_bench import catalogue, compare, errors, history, inputs, plots, render, results, semantics, suite, units
+from bridge_bench import (catalogue, compare, errors, history, inputs, plots, render, results, sampling, semantics,
+                          suite, units)
 from bridge_bench.render import Section
 
 TITLE = "bridge-bench: the NumPy <-> PyTorch bridge across torch releases"
@@ -258,14 +259,14 @@ def _findings(frame: pd.DataFrame, numpy: str) -> pd.DataFrame:
 
 
 def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Section]:
+    """The report in reading order; costs are read with the numpy that ran with the most releases."""
     fams = families(frame)
     base_numpy = max(fams, key=lambda n: (len(fams[n]), Version(n)))
-    releases = fams[base_numpy]
     out = [Section(
         "What changed",
         f"{len(frame['env'].unique())} environments: torch {', '.join(_ordered(frame['release']))}; numpy "
         f"{', '.join(_ordered(frame['numpy']))}. Each figure is the published one (the median of the quiet "
-        f"looks of 12 rounds). Times below are with numpy {base_numpy}, the numpy every release ran with; "
+        f"looks of {sampling.LOOKS} rounds). Times below are with numpy {base_numpy}, the numpy most releases ran with; "
         "`now / then` above 1 means the newest release is slower.",
         [("history_findings", "Oldest against newest release, per path", _findings(frame, base_numpy))])]
     for size, name, scale, unit in ((CALL_SIZE, "call", 1e9, "ns"), (MEMORY_SIZE, "memory", 1e6, "us")):
