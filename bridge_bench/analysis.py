@@ -56,7 +56,7 @@ def _cuda(path_id) -> bool:
     return bool(record and record.cuda)
 
 
-def _label(path_id) -> str:
+def path_label(path_id) -> str:
     """The catalogue's label; the id of a path this checkout does not know."""
     return catalogue.BY_ID[path_id].label if path_id in catalogue.BY_ID else path_id
 
@@ -321,7 +321,7 @@ def semantics_grid(cases: list[dict]) -> pd.DataFrame:
     label and layout (rows) by dtype (columns), in the probe's order; a path this checkout does not
     know is shown by its id."""
     table = pd.DataFrame(cases).assign(cell=[semantics.symbol(c) for c in cases])
-    table["label"] = table["path"].map(_label)
+    table["label"] = table["path"].map(path_label)
     return table.pivot_table(index=["label", "layout"], columns="dtype", values="cell", aggfunc="first", sort=False)
 
 
@@ -329,7 +329,7 @@ def semantics_counts(cases: list[dict]) -> pd.DataFrame:
     """How many of each path's cases (dtype x layout) came out as each symbol (`semantics.symbol`),
     by label in the probe's order, symbols in the legend's order: the grid's summary, a row a path."""
     table = pd.DataFrame(cases).reindex(columns=["path"]).assign(cell=[semantics.symbol(c) for c in cases])
-    labels = table["path"].map(_label)
+    labels = table["path"].map(path_label)
     counts = pd.crosstab(labels.rename("label"), table["cell"]).reindex(labels.unique())
     return counts[sorted(counts.columns, key="SCcEX.?".find)].rename_axis(columns=None)
 
@@ -353,7 +353,7 @@ def behaviour(cases: list[dict]) -> pd.DataFrame:
     the dtypes it changes ("13 dtypes to float32", the legacy constructor's surprise), and the
     float32 layouts on which it raises (`raises_on`) or kills the interpreter (`crashes_on`)."""
     table = pd.DataFrame(cases).reindex(columns=["path", "dtype", "layout", "outcome", "dtype_out"])
-    table = table.assign(label=table["path"].map(_label), does=[_does(c) for c in cases])
+    table = table.assign(label=table["path"].map(path_label), does=[_does(c) for c in cases])
     f32 = table[table["dtype"] == COMMON_DTYPE]
     changed = table[table["does"].str.startswith("copies to")].groupby("label").agg(
         dtypes=("dtype", "nunique"), to=("dtype_out", lambda d: ", ".join(d.unique())))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -170,8 +171,6 @@ def tight_loops(path_ids: list[str], progress=None) -> dict[str, float]:
     than the same loops forked from a bare interpreter (README, "Figures"), which is what asv's
     benchmark processes are forked from.
     """
-    import subprocess
-
     proc = subprocess.Popen([sys.executable, "-c", _TIGHT_LOOPS, *path_ids], stdout=subprocess.PIPE, text=True)
     found = {}
     for n, line in enumerate(proc.stdout, 1):

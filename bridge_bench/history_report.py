@@ -24,8 +24,8 @@ from pathlib import Path
 import pandas as pd
 from packaging.version import Version
 
-from bridge_bench import (catalogue, compare, errors, history, inputs, plots, render, results, sampling, semantics,
-                          suite, units)
+from bridge_bench import (analysis, catalogue, compare, errors, history, inputs, plots, render, results, sampling,
+                          semantics, suite)
 from bridge_bench.render import Section
 
 TITLE = "bridge-bench: the NumPy <-> PyTorch bridge across torch releases"
@@ -76,28 +76,6 @@ def _in(table: pd.DataFrame, scale: float) -> pd.DataFrame:
     """A cost table as the page shows it: one row per path by its code, times in the given unit."""
     shown = (table * scale).reset_index(["direction", "path"], drop=True).rename_axis(None, axis=1)
     return shown.rename_axis("code").reset_index()
-
-
-def figure(table: pd.DataFrame, direction: str, title: str):
-    """Time against release, one line per path (the report's colours and line styles), log y."""
-    rows = table.xs(direction, level="direction")
-    fig, ax = plots._figure(title, width=8, height=4.4)
-    x = range(len(rows.columns))
-    for (pid, label), values in rows.iterrows():
-        ax.plot(list(x), values.to_numpy(), label=label, **plots._style(pid))
-    ax.set_xticks(list(x), [f"torch {v}" for v in rows.columns], rotation=30, ha="right")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(plots.matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
-    ax.yaxis.set_major_formatter(plots.FuncFormatter(lambda v, _: _seconds(v)))
-    ax.yaxis.set_minor_formatter(plots.matplotlib.ticker.NullFormatter())
-    ax.set_ylabel("time per call (published figure)")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return fig
-
-
-def _seconds(value: float) -> str:
-    return units.seconds(value) if value > 0 else ""
 
 
 def families(frame: pd.DataFrame) -> dict[str, list[str]]:
@@ -219,7 +197,7 @@ def behaviour_summary(changes: pd.DataFrame) -> pd.DataFrame:
     grouped = changes.groupby(["scope", "from", "to", "path", "before", "after"], sort=False)
     out = grouped.agg(cases=("dtype", "size"), dtypes=("dtype", lambda s: _listing(s, inputs.DTYPES)),
                       layouts=("layout", lambda s: _listing(s, inputs.LAYOUTS))).reset_index()
-    out.insert(3, "code", out["path"].map(lambda p: catalogue.get(p).label if p in catalogue.BY_ID else p))
+    out.insert(3, "code", out["path"].map(analysis.path_label))
     return out.drop(columns=["scope", "path"])
 
 
@@ -280,7 +258,8 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
         for direction in (catalogue.NUMPY_TO_TORCH, catalogue.TORCH_TO_NUMPY, catalogue.REFERENCE):
             if direction in table.index.get_level_values("direction"):
                 s.add_figure(f"{name}_{direction.replace('->', '_to_')}",
-                             figure(table, direction, f"{direction} at {inputs.format_size(size)}, numpy {base_numpy}"))
+                             plots.time_vs_release(table.xs(direction, level="direction"),
+                                                   f"{direction} at {inputs.format_size(size)}, numpy {base_numpy}"))
         out.append(s)
     judged = steps(frame)
     if not judged.empty:

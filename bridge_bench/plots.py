@@ -62,6 +62,24 @@ def time_vs_size(rows: pd.DataFrame, title: str):
     return fig
 
 
+def time_vs_release(rows: pd.DataFrame, title: str):
+    """Time per call (seconds) of every path against the torch release: `rows` is indexed by
+    (path id, label), a column per release, oldest first; log y, ticks at 1, 2, 5 of each decade."""
+    fig, ax = _figure(title, width=8, height=4.4)
+    x = list(range(len(rows.columns)))
+    for (pid, label), values in rows.iterrows():
+        ax.plot(x, values.to_numpy(), label=label, **_style(pid))
+    ax.set_xticks(x, [f"torch {v}" for v in rows.columns], rotation=30, ha="right")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: units.seconds(v) if v > 0 else ""))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_ylabel("time per call (published figure)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
 def bandwidth_vs_size(rows: pd.DataFrame, title: str, ceiling: str = "ceiling: fastest reference copy, same run"):
     """GB/s of the copying paths in `rows` (one run) with the run's ceiling (`ceiling_gbps`,
     labelled `ceiling`) as a black line."""
