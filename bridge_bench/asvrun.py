@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -120,7 +121,7 @@ def looks_record(env: dict[str, str] | None = None):
     try:
         yield {**(os.environ if env is None else env), sampling.RUN_VARIABLE: run}
     finally:
-        sampling.looks_file(run).unlink(missing_ok=True)
+        shutil.rmtree(sampling.looks_folder(run), ignore_errors=True)
 
 
 def run_round(config: Path, machine: str, bench: list[str], env: dict[str, str], extra: list[str] = (),

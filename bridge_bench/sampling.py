@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import hashlib
 import json
 import os
 import pickle
 import random
 import resource
+import shutil
 import signal
 import sys
 import tempfile
@@ -46,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from bridge_bench import inputs
+from bridge_bench import estimate, inputs
 
 #: A batch of calls lasts at least this long: the timer reads and loop set-up are then under
 #: 0.1 %, and a batch is short enough to fit into a quiet moment.
@@ -65,7 +67,9 @@ WARMUP_S = 0.02
 #: case an asv process (~15 ms), which is what bounds the count in a 15-minute run.
 LOOKS = 12
 #: A case whose call takes a batch or more (a copy of megabytes) looks in every second round
-#: only: its looks cost 5-30x more; 12 looks for these would not fit a 15-minute run.
+#: while its looks agree (within `estimate.QUIET`): its looks cost 5-30x more. Once they spread
+#: further (a 64 MiB copy: page placement, other tenants' traffic through the shared last-level
+#: cache), it looks in every round: the time goes where the variance is (README, "Figures").
 SLOW_STRIDE = 2
 #: CUDA paths measure in one process (no fork after CUDA): this many consecutive windows.
 IN_PROCESS_WINDOWS = 5
@@ -205,45 +209,50 @@ def in_child(work: Callable[[], Any], timeout_s: int = CHILD_TIMEOUT_S) -> Any:
 RUN_VARIABLE = "BRIDGE_BENCH_RUN"
 
 
-def looks_file(run: str) -> Path:
-    """The `Looks` record of the run named `run`."""
-    return _looks_folder() / f"run-{run}.json"
+def looks_folder(run: str) -> Path:
+    """The `Looks` record of the run named `run`: a folder of one small file per case."""
+    return _looks_root() / f"run-{run}"
 
 
-def _looks_folder() -> Path:
+def _looks_root() -> Path:
     folder = Path(tempfile.gettempdir()) / "bridge-bench-looks"
     folder.mkdir(exist_ok=True)
     return folder
 
 
-def _pace_file() -> Path:
-    """The file of this run's `Looks`: named by `RUN_VARIABLE`, else by the processes' common parent."""
+def _record_folder() -> Path:
+    """The folder of this run's `Looks`: named by `RUN_VARIABLE`, else by the processes' common parent."""
     if os.environ.get(RUN_VARIABLE):
-        return looks_file(os.environ[RUN_VARIABLE])
-    mine = _looks_folder() / f"{os.getppid()}.json"
-    if not mine.exists():
-        for old in _looks_folder().glob("[0-9]*.json"):
-            if not Path(f"/proc/{old.stem}").exists():
-                old.unlink(missing_ok=True)
-    return mine
+        folder = looks_folder(os.environ[RUN_VARIABLE])
+    else:
+        folder = _looks_root() / str(os.getppid())
+        if not folder.exists():
+            for old in _looks_root().glob("[0-9]*"):
+                if not Path(f"/proc/{old.name}").exists():
+                    shutil.rmtree(old, ignore_errors=True)
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 class Looks:
-    """This run's record of one case: its looks so far, when the last one ended, or why it is refused.
+    """This run's record of one case: its looks so far, the fastest and the slowest, when the last
+    one ended, or why it is refused.
 
-    asv calls the benchmark once per round, each time in a new process; this record, a file shared
-    by every benchmark process of the run, is what tells a round whether to look (`due`), how
-    long to wait first (`wait`), and whether the case was already refused. A run of
-    `bridge-bench` names it (`RUN_VARIABLE`, one asv process per round). In a plain `asv run`
-    every benchmark process has the same parent, asv's forkserver or, with `spawn`, asv itself:
-    the parent's pid names the file, and files of runs whose parent is gone are removed when a
-    new run starts one.
+    asv calls the benchmark once per round, each time in a new process; this record, a file per
+    case in a folder shared by every benchmark process of the run, is what tells a round whether
+    to look (`due`), how long to wait first (`wait`), and whether the case was already refused.
+    One file per case keeps its cost per look under a millisecond (one file for the whole run,
+    rewritten at every look, cost 11 ms a look with 2800 cases: a sixth of a full run). A run of
+    `bridge-bench` names the folder (`RUN_VARIABLE`, one asv process per round). In a plain
+    `asv run` every benchmark process has the same parent, asv's forkserver or, with `spawn`, asv
+    itself: the parent's pid names the folder, and folders of runs whose parent is gone are
+    removed when a new run starts one.
     """
 
     def __init__(self, case: str):
         self.case = case
-        self.file = _pace_file()
-        self.state = self._read().get(case) or {"rounds": 0, "looks": 0}
+        self.file = _record_folder() / f"{hashlib.sha1(case.encode()).hexdigest()[:20]}.json"
+        self.state = self._read() or {"rounds": 0, "looks": 0}
         self.state["rounds"] += 1
 
     def _read(self) -> dict:
@@ -253,10 +262,8 @@ class Looks:
             return {}
 
     def _write(self) -> None:
-        record = self._read()
-        record[self.case] = self.state
         tmp = self.file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record))
+        tmp.write_text(json.dumps(self.state))
         tmp.replace(self.file)
 
     @property
@@ -269,8 +276,11 @@ class Looks:
         return self.state.get("refused")
 
     def due(self) -> bool:
-        """Whether this round looks: every round, or every `SLOW_STRIDE`th once a call took a batch."""
-        stride = SLOW_STRIDE if self.state.get("seconds", 0) >= BATCH_S else 1
+        """Whether this round looks: every round, or every `SLOW_STRIDE`th once a call took a batch
+        and while the looks agree (the slowest within `estimate.QUIET` of the fastest)."""
+        fastest = self.state.get("seconds", 0)
+        agree = self.state.get("slowest", 0) <= fastest * estimate.QUIET
+        stride = SLOW_STRIDE if fastest >= BATCH_S and agree else 1
         return (self.state["rounds"] - 1) % stride == 0
 
     def wait(self, gap_s: float = LOOK_GAP_S) -> None:
@@ -284,7 +294,8 @@ class Looks:
 
     def done(self, seconds: float) -> None:
         self.state.update(looks=self.state["looks"] + 1, last=time.monotonic(),
-                          seconds=min(seconds, self.state.get("seconds", seconds)))
+                          seconds=min(seconds, self.state.get("seconds", seconds)),
+                          slowest=max(seconds, self.state.get("slowest", seconds)))
         self._write()
 
     def refuse(self, reason: str) -> None:

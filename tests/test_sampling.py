@@ -88,22 +88,24 @@ def run_record(tmp_path, monkeypatch):
     """A private folder for the run's record of looks."""
     monkeypatch.setattr(sampling.tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.delenv(sampling.RUN_VARIABLE, raising=False)
-    return tmp_path / "bridge-bench-looks" / f"{os.getppid()}.json"
+    return tmp_path / "bridge-bench-looks" / str(os.getppid())
 
 
-def test_looks_are_counted_per_case_and_slow_cases_look_every_second_round(run_record):
-    fast, slow = "bench.A.time_convert('x', 8)", "bench.A.time_convert('x', 67108864)"
-    taken = {fast: 0, slow: 0}
+def test_looks_are_counted_per_case_and_slow_cases_look_every_second_round_while_they_agree(run_record):
+    fast, slow, spread = (f"bench.A.time_convert('x', {n})" for n in (8, 67108864, 134217728))
+    looks_at = {fast: [1e-6] * 6, slow: [0.010, 0.011, 0.0105], spread: [0.010, 0.0125, 0.011, 0.010, 0.011]}
+    taken = dict.fromkeys(looks_at, 0)
     for _ in range(6):
-        for case, seconds in ((fast, 1e-6), (slow, 0.01)):
+        for case, seconds in looks_at.items():
             looks = sampling.Looks(case)
             if looks.due():
-                looks.done(seconds)
+                looks.done(seconds[taken[case]])
                 taken[case] += 1
             else:
                 looks.skip()
-    assert taken == {fast: 6, slow: 3}
-    assert run_record.exists()
+    # the spread case: rounds 1 and 3 look, 0.0125 > 1.2 x 0.010, so rounds 4, 5 and 6 look too
+    assert taken == {fast: 6, slow: 3, spread: 5}
+    assert len(list(run_record.glob("*.json"))) == 3, "one small file per case"
 
 
 def test_a_look_waits_for_the_gap_since_the_last_one(run_record, monkeypatch):
@@ -123,10 +125,9 @@ def test_a_refusal_is_remembered_for_the_rest_of_the_run(run_record):
 
 
 def test_records_of_finished_runs_are_removed(run_record):
-    folder = run_record.parent
-    folder.mkdir(parents=True)
-    gone = folder / "999999999.json"  # no such process
-    gone.write_text("{}")
+    gone = run_record.parent / "999999999"  # no such process
+    gone.mkdir(parents=True)
+    (gone / "case.json").write_text("{}")
     sampling.Looks("c").done(1e-6)
     assert not gone.exists() and run_record.exists()
 
@@ -134,11 +135,11 @@ def test_records_of_finished_runs_are_removed(run_record):
 def test_rounds_run_as_separate_asv_processes_share_the_record_their_run_names(run_record, monkeypatch):
     monkeypatch.setenv(sampling.RUN_VARIABLE, "abc")
     sampling.Looks("c").done(1e-6)
-    assert sampling.looks_file("abc").exists() and not run_record.exists()
+    assert any(sampling.looks_folder("abc").iterdir()) and not run_record.exists()
     assert sampling.Looks("c").state["looks"] == 1, "the next round reads the look"
     monkeypatch.delenv(sampling.RUN_VARIABLE)
     sampling.Looks("c").done(1e-6)  # a plain asv run clears records of dead parents, not named runs
-    assert sampling.looks_file("abc").exists() and run_record.exists()
+    assert sampling.looks_folder("abc").exists() and run_record.exists()
 
 
 @pytest.fixture
