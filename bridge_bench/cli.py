@@ -179,7 +179,7 @@ def cmd_compare(args) -> int:
     base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)},
                         history=args.history)
     cand = compare.Side(args.candidate, {**compare.parse_filters(args.both), **compare.parse_filters(args.cand_filters)})
-    result = compare.compare(base, cand, compare.factors_for(args.factor, args.memory_factor))
+    result = compare.compare(base, cand, compare.factors_for(args.factor, args.memory_factor, args.cache_factor))
     return _print_comparison(result, args)
 
 
@@ -216,7 +216,8 @@ def cmd_paired(args) -> int:
     for flag, python in (("--baseline-python", args.baseline_python), ("--candidate-python", args.candidate_python)):
         if python and not Path(python).is_file():
             raise errors.InputError(f"{flag} {python}: no such interpreter")
-    factors = compare.factors_for(args.factor, args.memory_factor, defaults=compare.PAIRED_FACTORS)
+    factors = compare.factors_for(args.factor, args.memory_factor, args.cache_factor,
+                                  defaults=compare.PAIRED_FACTORS)
     sides = {"baseline": (args.baseline_python, _assignments(args.baseline_env, "--baseline-env")),
              "candidate": (args.candidate_python, _assignments(args.candidate_env, "--candidate-env"))}
     dirs = asvrun.run_paired(args.config, sides, args.bench, args.out, args.rounds)
@@ -245,8 +246,10 @@ def cmd_history_report(args) -> int:
 def _compare_options(p) -> None:
     p.add_argument("--factor", type=float, default=None,
                    help="smallest ratio that counts for call-bound timed cases (default: README, 'Comparing runs')")
+    p.add_argument("--cache-factor", type=float, default=None,
+                   help="the same for copies of 4 KiB to 1 MiB that take under 10 us (in cache)")
     p.add_argument("--memory-factor", type=float, default=None,
-                   help="the same for memory-bound timed cases")
+                   help="the same for memory-bound timed cases (10 us a call and more)")
     p.add_argument("--all", action="store_true", help="list unchanged cases too")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--markdown", action="store_true", help="markdown for a pull request or CI job summary")

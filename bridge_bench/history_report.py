@@ -268,8 +268,8 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
         out.append(Section(
             "Consecutive releases, judged by compare",
             "Every case of each release against the release before it, with the same numpy, judged by "
-            f"`bridge-bench compare`'s rules (call-bound factor {factors['call-bound']:g}, memory-bound "
-            f"{factors['memory-bound']:g}, counts {compare.COUNT_FACTOR:g}, the other estimates agreeing): a "
+            f"`bridge-bench compare`'s rules (call-bound factor {factors['call-bound']:g}, in-cache copies "
+            f"{factors['in-cache']:g}, memory-bound {factors['memory-bound']:g}, counts {compare.COUNT_FACTOR:g}, the other estimates agreeing): a "
             "change here is one the gate would report. A ratio is the newer release's figure over the older one's.",
             [("steps", "Cases per step", step_summary(judged)),
              ("steps_by_path", "Changed cases per step, path and class (median ratio of each kind)", step_by_path(changes)),

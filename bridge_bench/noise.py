@@ -40,7 +40,7 @@ def issue_class(row) -> str:
     record = catalogue.BY_ID.get(row["path"])
     if record is not None and record.shares and (row["value"] or 0) < compare.MEMORY_BOUND_S:
         return "call-bound"
-    if row["size"] is not None and row["size"] <= 4 * inputs.KiB:
+    if row["size"] is not None and row["size"] <= compare.CALL_BOUND_COPY_BYTES:
         return "call-bound"
     if row["size"] is not None and row["size"] >= inputs.MiB:
         return "memory-bound"
@@ -73,7 +73,7 @@ def scaled(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
 def _flags(base: pd.DataFrame, cand: pd.DataFrame, factors) -> pd.DataFrame:
     judged = compare.compare_frames(base, cand, factors)
     judged = judged[judged["_merge"] == "both"]
-    timed = judged["kind"].isin(["call-bound", "memory-bound"])
+    timed = judged["kind"].isin(list(compare.FACTORS))
     classes = [issue_class({**r, "value": r["value_base"]}) if t else r["kind"]
                for t, (_, r) in zip(timed, judged.iterrows())]
     return judged.assign(cls=classes, timed=timed)

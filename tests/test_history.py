@@ -46,7 +46,7 @@ def nights(folder, factors, first=0):
 
 
 def timed(result):
-    return result.cases[result.cases["kind"].isin(["call-bound", "memory-bound"])]
+    return result.cases[result.cases["kind"].isin(list(compare.FACTORS))]
 
 
 def test_a_drift_of_5_percent_a_night_is_caught_against_the_history_not_night_to_night(tmp_path):
