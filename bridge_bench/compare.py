@@ -17,10 +17,9 @@ Three kinds of case, three rules, each about the figure that is published:
   an in-cache copy's fastest look must differ by at least half the factor's margin (a call-bound
   one's by at most `CALL_BOUND_FASTEST`): a slow stretch that covered most looks of one run moves
   the published figure, not the fastest look (the fastest look moves by layout, up to 1.14x, so
-  it cannot be asked for the whole factor). A
-  memory-bound case varies between processes (page placement, huge pages, other tenants' memory
-  traffic), so there the fastest look and the median of all looks must differ past the factor:
-  three estimates agree, or nothing is said.
+  it cannot be asked for the whole factor). A memory-bound case varies between processes (page
+  placement, huge pages, other tenants' memory traffic), so there the fastest look and the median
+  of all looks must differ past the factor: three estimates agree, or nothing is said.
 - **Counts** (page faults and heap bytes per call, `track_faults`, `track_held_bytes`). They do
   not drift with the machine's speed, so the factor is tight (`COUNT_FACTOR`), with an absolute
   floor so that 0.1 against 0 faults is not a change.
@@ -55,6 +54,8 @@ CALL_BOUND_COPY_BYTES = 4096
 #: 64 MiB copy moved 1.5x between quiet runs and 2x between noisy ones); with the three estimates
 #: agreeing, 1.25 flagged 10 and 18 of 2532 and caught 93 % and 86 % (quiet, noisy), where the
 #: published figure with the fastest look at 1.30 flagged 12 and 142 and caught 94 % and 85 %.
+#: Those 64 MiB copies had 6 looks; with adaptive looks (bridge_bench.sampling) 1.25 flagged none
+#: of a new quiet set and caught 100 %.
 FACTORS = {"call-bound": 1.11, "in-cache": 1.20, "memory-bound": 1.25}
 #: A call-bound case's fastest look must move by half the factor's margin, but never more than
 #: this: over the same 16 runs, 1.055 (half of 1.11's) caught 89 % of 1.15x slowdowns in one quiet
