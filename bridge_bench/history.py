@@ -211,12 +211,14 @@ class _Builder:
 
     def result(self) -> tuple[float, str | None]:
         """Wait for the build, saying every `HEARTBEAT_S` what pip is at (the last line of its log)."""
-        while self.thread.join(HEARTBEAT_S) or self.thread.is_alive():
+        self.thread.join(HEARTBEAT_S)
+        while self.thread.is_alive():
             text = self.log.read_text(errors="replace") if self.log.is_file() else ""
             said = [line.strip() for line in text.splitlines()
                     if line.strip().startswith(("Collecting", "Downloading", "Installing", "Successfully"))]
             print(f"history: {self.pair}: still building ({said[-1][:100] if said else 'creating the virtualenv'})",
                   file=sys.stderr, flush=True)
+            self.thread.join(HEARTBEAT_S)
         return self.seconds, self.error
 
 
