@@ -342,14 +342,36 @@ MAX_COUNT_CALLS = 1000
 #: depended on what the process had freed before: 2.75 and 4098 faults/call for one case in two
 #: identical runs. Pinned, a block from 128 KiB is mapped (and faulted) on every call, a smaller
 #: one reuses the heap, which is kept (trim threshold raised): the count of a fresh process.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+#: Pinning is not enough on its own: malloc serves a block from the heap when a free chunk or the
+#: top has room for it, and maps it only when none has, so `a.copy()` of 128 KiB counted 33
+#: faults/call or none depending on the room the process had left (`_take_free_room`), and the
+#: top's padding (`M_TOP_PAD`, 128 KiB) gives it that room after any small allocation.
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 MMAP_THRESHOLD = 128 * 1024
+#: Blocks of the heap's free room, held for the rest of the (counting) process.
+_TAKEN: list[int] = []
+
+
+def _take_free_room(limit: int = 2**15) -> None:
+    """Hold every free chunk of the heap, and the top's room, that could serve a block of
+    `MMAP_THRESHOLD` bytes: from then on such a block is mapped on every call, whatever the process
+    allocated and freed before (a count of a fresh process)."""
+    mapped = _mallinfo().hblks
+    for _ in range(limit):
+        block = _LIBC.malloc(MMAP_THRESHOLD)
+        if _mallinfo().hblks > mapped:  # no room left in the heap: malloc mapped it
+            _LIBC.free(ctypes.c_void_p(block))
+            return
+        _TAKEN.append(block)
 
 
 def _counting_calls(call: Callable[[], Any]) -> int:
-    """Pin malloc's thresholds, warm the call up twice and return how many calls to count."""
+    """Pin malloc's thresholds, take the heap's free room, warm the call up twice and return how
+    many calls to count."""
     _LIBC.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     _LIBC.mallopt(M_TRIM_THRESHOLD, 2**30)
+    _LIBC.mallopt(M_TOP_PAD, 0)
+    _take_free_room()
     start = time.perf_counter()
     call(), call()
     per_call = (time.perf_counter() - start) / 2
@@ -376,11 +398,15 @@ class _MallInfo2(ctypes.Structure):
                  "fordblks", "keepcost")]
 
 
-def _malloc_in_use() -> int:
+def _mallinfo() -> _MallInfo2:
     if not hasattr(_LIBC, "mallinfo2"):
-        raise Refused("held bytes need glibc's mallinfo2 (glibc >= 2.33)")
+        raise Refused("counts need glibc's mallinfo2 (glibc >= 2.33)")
     _LIBC.mallinfo2.restype = _MallInfo2
-    info = _LIBC.mallinfo2()
+    return _LIBC.mallinfo2()
+
+
+def _malloc_in_use() -> int:
+    info = _mallinfo()
     return info.uordblks + info.hblkhd
 
 
