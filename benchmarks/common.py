@@ -11,7 +11,7 @@ made by `inputs`, calls it once) and returns the zero-argument call. `_CallTime`
 type registered below for methods named `time_convert`, takes one *look* per asv round: in the
 round's fresh benchmark process it randomizes the memory layout, runs the factory and times the
 returned call with `bridge_bench.sampling` (batches of bare calls; the fastest batch of a short
-window). Each look is one asv sample, the batch size is asv's `number`, and the published figure
+window, with a canary between batches that tells whether the window held a quiet moment). Each look is one asv sample, the batch size is asv's `number`, and the published figure
 is the median of the quiet looks (`bridge_bench.estimate`). Preparation never sits in a timed region, and the
 harness costs one `timeit` loop iteration per call, as in a tight loop. `sampling.Looks` spaces a
 case's looks seconds apart and gives slow cases every second round only.
@@ -152,11 +152,13 @@ class _CallTime(TimeBenchmark):
                 sampling.in_child(lambda: _trial(self.func, param))
             looks.wait()
             layout = sampling.randomize_layout()  # noqa: F841 - kept alive while looking
-            window = self._window(self._call(param), self.number, param)
+            call = self._call(param)
+            canary = sampling.Canary(looks.canary_floor())
+            window = self._window(call, self.number, param, canary, looks.extension())
         except NotImplementedError as exc:
             looks.refuse(str(exc))
             raise _skip(exc) from None
-        looks.done(window.seconds)
+        looks.done(window)
         return {"samples": [window.seconds], "number": window.number}
 
     def _run_cuda(self, param):
@@ -176,10 +178,10 @@ class _CallTime(TimeBenchmark):
         _check_case(param, call)
         return call
 
-    def _window(self, call, number, param):
+    def _window(self, call, number, param, canary=None, extend_s=0.0):
         if self.repeat == 1:  # --quick
             return sampling.time_window(call, number or 1, window_s=0, min_batches=1, warmup_batches=0)
-        window = sampling.time_window(call, number)
+        window = sampling.time_window(call, number, canary=canary, extend_s=extend_s)
         if os.environ.get("BRIDGE_BENCH_REFERENCE_DIR") and window.seconds <= REFERENCE_MAX_S:
             _reference(call, param)
         return window

@@ -79,6 +79,24 @@ CHILD_TIMEOUT_S = 240
 #: them anyway; in a run of a few cases the rounds follow each other within a second, and one
 #: slow stretch of a few seconds would cover every look.
 LOOK_GAP_S = 3.0
+#: A *canary* is timed between the batches of every look: `ctypes.memmove` of 4 KiB, a call of no
+#: library under test that slows with the same spells (interleaved with `t.numpy(force=True)` of
+#: 32 KiB for 30 s in a noisy stretch: of 249 windows in which the case read 1.4x or more, 2 had a
+#: quiet canary on both sides of their fastest batch; of 680 quiet windows, 522 had). A batch of
+#: it lasts about this long...
+CANARY_S = 0.0001
+#: ...and reads quiet within this factor of the run's fastest canary (`Looks.canary_floor`).
+CANARY_QUIET = 1.2
+#: A look is *quiet* when one of its batches has a quiet canary on both sides. On a noisy day
+#: every look at a case can meet a slow spell (all 12 looks of `t.numpy(force=True)` of int64 at
+#: 32 KiB read 1.9-2.0x in one run, while the same case's neighbours found 2-4 quiet looks): in its
+#: last `EXTEND_ROUNDS` rounds a case with fewer than `QUIET_LOOKS` quiet looks keeps timing, for
+#: up to `EXTEND_S`, until a look is quiet. A quiet look then sets the fastest look, and the looks
+#: that met a spell are set aside (bridge_bench.estimate). Slow cases (a batch is one call of a
+#: millisecond or more) are not extended: their spells are other tenants' memory traffic.
+QUIET_LOOKS = 2
+EXTEND_ROUNDS = 4
+EXTEND_S = 0.2
 #: The C library of this process (glibc): malloc for `randomize_layout`, mallinfo2 for
 #: `held_bytes_per_call`, found without a subprocess.
 _LIBC = ctypes.CDLL(None)
@@ -107,11 +125,31 @@ def _last_words(stderr: str) -> str:
 
 @dataclass(frozen=True)
 class Window:
-    """What one window measured: the fastest batch per call, the batch size, how many batches."""
+    """What one window measured: the fastest batch per call, the batch size, how many batches;
+    with a canary, its fastest batch per call and whether the window held a quiet moment."""
 
     seconds: float
     number: int
     batches: int
+    canary: float | None = None
+    quiet: bool | None = None
+
+
+class Canary:
+    """The canary of a look (`CANARY_S`): a fixed call of no library under test, timed in batches,
+    and the fastest batch per call the run has seen (`floor`)."""
+
+    def __init__(self, floor: float | None = None):
+        source, self._destination = ctypes.create_string_buffer(4096), ctypes.create_string_buffer(4096)
+        self._timer = timeit.Timer(lambda: ctypes.memmove(self._destination, source, 4096))
+        self.number = calibrate(self._timer, CANARY_S)
+        self.floor = floor
+
+    def time(self) -> float:
+        """One batch, per call; the floor follows the fastest."""
+        seconds = self._timer.timeit(self.number) / self.number
+        self.floor = min(seconds, self.floor or seconds)
+        return seconds
 
 
 def calibrate(timer: timeit.Timer, batch_s: float = BATCH_S) -> int:
@@ -129,12 +167,16 @@ def calibrate(timer: timeit.Timer, batch_s: float = BATCH_S) -> int:
 
 
 def time_window(call: Callable[[], Any], number: int = 0, window_s: float = WINDOW_S,
-                min_batches: int = MIN_BATCHES, warmup_batches: int = WARMUP_BATCHES) -> Window:
+                min_batches: int = MIN_BATCHES, warmup_batches: int = WARMUP_BATCHES,
+                canary: Canary | None = None, extend_s: float = 0.0) -> Window:
     """Time `call` in batches of `number` calls (calibrated when 0) for `window_s`; keep the fastest.
 
     The first `warmup_batches` batches (at most `WARMUP_S` of them) are discarded: a copy into a
     destination allocated moments ago runs slower for its first calls (64 MiB here: 10-14 ms, then
-    5-10 ms), and the window must measure the call, not its first-call effects.
+    5-10 ms), and the window must measure the call, not its first-call effects. With a `canary`,
+    a canary batch is timed before the first batch and after each, and the window is quiet when a
+    batch has a quiet canary on both sides; with `extend_s`, a window that is not quiet by its end
+    goes on for up to `extend_s` more until it is.
     """
     timer = timeit.Timer(call)
     number = number or calibrate(timer)
@@ -143,11 +185,22 @@ def time_window(call: Callable[[], Any], number: int = 0, window_s: float = WIND
         timer.timeit(number)
         if timeit.default_timer() > warm_until:
             break
-    deadline = timeit.default_timer() + window_s
-    batches = []
-    while len(batches) < min_batches or timeit.default_timer() < deadline:
+    start = timeit.default_timer()
+    batches, canaries, quiet = [], [canary.time()] if canary else [], False
+
+    def going() -> bool:
+        elapsed = timeit.default_timer() - start
+        return (len(batches) < min_batches or elapsed < window_s
+                or (canary is not None and not quiet and elapsed < window_s + extend_s))
+
+    while going():
         batches.append(timer.timeit(number))
-    return Window(min(batches) / number, number, len(batches))
+        if canary:
+            canaries.append(canary.time())
+            quiet = quiet or max(canaries[-2:]) <= CANARY_QUIET * canary.floor
+    if not canary:
+        return Window(min(batches) / number, number, len(batches))
+    return Window(min(batches) / number, number, len(batches), min(canaries), quiet)
 
 
 def in_child(work: Callable[[], Any], timeout_s: int = CHILD_TIMEOUT_S) -> Any:
@@ -234,13 +287,21 @@ def _record_folder() -> Path:
     return folder
 
 
+def _replace(file: Path, text: str) -> None:
+    """Write `file` whole or not at all: a round killed mid-write leaves the previous record."""
+    tmp = file.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(file)
+
+
 class Looks:
-    """This run's record of one case: its looks so far, the fastest and the slowest, when the last
-    one ended, or why it is refused.
+    """This run's record of one case: its looks so far, how many were quiet, the fastest and the
+    slowest, when the last one ended, or why it is refused; and the run's fastest canary.
 
     asv calls the benchmark once per round, each time in a new process; this record, a file per
     case in a folder shared by every benchmark process of the run, is what tells a round whether
-    to look (`due`), how long to wait first (`wait`), and whether the case was already refused.
+    to look (`due`), how long to wait first (`wait`), how long to go on for a quiet look
+    (`extension`), and whether the case was already refused.
     One file per case keeps its cost per look under a millisecond (one file for the whole run,
     rewritten at every look, cost 11 ms a look with 2800 cases: a sixth of a full run). A run of
     `bridge-bench` names the folder (`RUN_VARIABLE`, one asv process per round). In a plain
@@ -262,9 +323,7 @@ class Looks:
             return {}
 
     def _write(self) -> None:
-        tmp = self.file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.state))
-        tmp.replace(self.file)
+        _replace(self.file, json.dumps(self.state))
 
     @property
     def first(self) -> bool:
@@ -283,6 +342,20 @@ class Looks:
         stride = SLOW_STRIDE if fastest >= BATCH_S and agree else 1
         return (self.state["rounds"] - 1) % stride == 0
 
+    def extension(self) -> float:
+        """How long this round's look may go on for a quiet moment (`EXTEND_S` in the last
+        `EXTEND_ROUNDS` rounds of a fast case with fewer than `QUIET_LOOKS` quiet looks)."""
+        late = self.state["rounds"] > LOOKS - EXTEND_ROUNDS
+        fast = self.state.get("seconds", 0) < BATCH_S
+        return EXTEND_S if late and fast and self.state.get("quiet", 0) < QUIET_LOOKS else 0.0
+
+    def canary_floor(self) -> float | None:
+        """The fastest canary batch per call of this run so far (a file shared by every case)."""
+        try:
+            return float((self.file.parent / "canary").read_text())
+        except (OSError, ValueError):
+            return None
+
     def wait(self, gap_s: float = LOOK_GAP_S) -> None:
         """Sleep until the last look at this case ended `gap_s` ago."""
         if "last" in self.state:
@@ -292,11 +365,16 @@ class Looks:
         """A round without a look: only the round is counted."""
         self._write()
 
-    def done(self, seconds: float) -> None:
+    def done(self, window: Window) -> None:
+        seconds = window.seconds
         self.state.update(looks=self.state["looks"] + 1, last=time.monotonic(),
+                          quiet=self.state.get("quiet", 0) + bool(window.quiet),
                           seconds=min(seconds, self.state.get("seconds", seconds)),
                           slowest=max(seconds, self.state.get("slowest", seconds)))
         self._write()
+        floor = self.canary_floor()
+        if window.canary and (floor is None or window.canary < floor):
+            _replace(self.file.parent / "canary", repr(window.canary))
 
     def refuse(self, reason: str) -> None:
         self.state["refused"] = reason

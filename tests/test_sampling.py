@@ -38,6 +38,40 @@ def test_a_given_batch_size_is_kept():
     assert sampling.time_window(lambda: None, number=37, window_s=0).number == 37
 
 
+class _ScriptedCanary:
+    """A canary whose batches read as scripted (the last value repeats), with a floor of 1.0."""
+
+    def __init__(self, readings):
+        self.readings, self.floor = list(readings), 1.0
+
+    def time(self):
+        return self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
+
+
+def test_a_window_is_quiet_once_a_batch_has_a_quiet_canary_on_both_sides():
+    # canaries before batch 1, after 1, after 2...: batch 4 is the first with quiet ones on both sides
+    window = sampling.time_window(lambda: None, number=10, window_s=0, min_batches=1,
+                                  canary=_ScriptedCanary([2.0, 1.1, 2.0, 1.0, 1.1]), extend_s=60)
+    assert window.quiet and window.batches == 4 and window.canary == 1.0
+    slow = sampling.time_window(lambda: None, number=10, window_s=0, min_batches=3,
+                                canary=_ScriptedCanary([2.0]))
+    assert not slow.quiet and slow.batches == 3, "without an extension the window ends on time"
+
+
+def test_a_window_that_meets_no_quiet_moment_goes_on_for_its_extension():
+    start = time.perf_counter()
+    window = sampling.time_window(lambda: None, number=10, window_s=0.01, canary=_ScriptedCanary([2.0]),
+                                  extend_s=0.05)
+    assert not window.quiet and time.perf_counter() - start >= 0.06
+
+
+def test_a_real_canary_times_a_batch_and_keeps_the_fastest_as_its_floor():
+    canary = sampling.Canary(floor=1.0)
+    seconds = canary.time()
+    assert 0 < seconds < 1.0 and canary.floor == seconds
+    assert canary.number * seconds >= sampling.CANARY_S * 0.5, "a batch lasts about CANARY_S"
+
+
 def _abort():
     faulthandler.disable()  # the crash is the point: no traceback dump in the test's output
     os.abort()
@@ -99,7 +133,7 @@ def test_looks_are_counted_per_case_and_slow_cases_look_every_second_round_while
         for case, seconds in looks_at.items():
             looks = sampling.Looks(case)
             if looks.due():
-                looks.done(seconds[taken[case]])
+                looks.done(sampling.Window(seconds[taken[case]], 1, 1))
                 taken[case] += 1
             else:
                 looks.skip()
@@ -108,12 +142,41 @@ def test_looks_are_counted_per_case_and_slow_cases_look_every_second_round_while
     assert len(list(run_record.glob("*.json"))) == 3, "one small file per case"
 
 
+def test_a_fast_case_without_quiet_looks_extends_its_last_looks(run_record):
+    quiet, unquiet = sampling.Window(1e-6, 1, 1, 1e-7, True), sampling.Window(2e-6, 1, 1, 2e-7, False)
+    extended = {}
+    for looks_so_far in ([unquiet], [quiet, unquiet], [quiet, quiet]):
+        case = f"case with {sum(w.quiet for w in looks_so_far)} quiet looks"
+        for round_ in range(1, sampling.LOOKS + 1):
+            looks = sampling.Looks(case)
+            extended[case, round_] = looks.extension()
+            looks.done(looks_so_far[min(round_ - 1, len(looks_so_far) - 1)])
+    first_extended = sampling.LOOKS - sampling.EXTEND_ROUNDS + 1
+    assert extended["case with 0 quiet looks", first_extended] == sampling.EXTEND_S
+    assert extended["case with 0 quiet looks", first_extended - 1] == 0, "only the last rounds"
+    assert extended["case with 1 quiet looks", sampling.LOOKS] == sampling.EXTEND_S
+    assert extended["case with 2 quiet looks", sampling.LOOKS] == 0
+    slow = sampling.Looks("slow")
+    slow.state["rounds"] = sampling.LOOKS
+    slow.done(sampling.Window(sampling.BATCH_S, 1, 3, 1e-7, False))
+    assert sampling.Looks("slow").extension() == 0, "a slow case is not extended"
+
+
+def test_the_run_keeps_its_fastest_canary_for_every_case(run_record):
+    sampling.Looks("a").done(sampling.Window(1e-6, 1, 1, 3e-7, True))
+    sampling.Looks("b").done(sampling.Window(1e-6, 1, 1, 5e-7, False))
+    assert sampling.Looks("c").canary_floor() == 3e-7
+    sampling.Looks("b").done(sampling.Window(1e-6, 1, 1, 2e-7, True))
+    assert sampling.Looks("a").canary_floor() == 2e-7
+    assert len(list(run_record.glob("*.json"))) == 2, "the floor is not a case"
+
+
 def test_a_look_waits_for_the_gap_since_the_last_one(run_record, monkeypatch):
     slept = []
     monkeypatch.setattr(sampling.time, "sleep", slept.append)
     first = sampling.Looks("c")
     first.wait(gap_s=5)
-    first.done(1e-6)
+    first.done(sampling.Window(1e-6, 1, 1))
     sampling.Looks("c").wait(gap_s=5)
     assert len(slept) == 1 and 4 < slept[0] <= 5, "only the second look waits, for the rest of the gap"
 
@@ -128,17 +191,17 @@ def test_records_of_finished_runs_are_removed(run_record):
     gone = run_record.parent / "999999999"  # no such process
     gone.mkdir(parents=True)
     (gone / "case.json").write_text("{}")
-    sampling.Looks("c").done(1e-6)
+    sampling.Looks("c").done(sampling.Window(1e-6, 1, 1))
     assert not gone.exists() and run_record.exists()
 
 
 def test_rounds_run_as_separate_asv_processes_share_the_record_their_run_names(run_record, monkeypatch):
     monkeypatch.setenv(sampling.RUN_VARIABLE, "abc")
-    sampling.Looks("c").done(1e-6)
+    sampling.Looks("c").done(sampling.Window(1e-6, 1, 1))
     assert any(sampling.looks_folder("abc").iterdir()) and not run_record.exists()
     assert sampling.Looks("c").state["looks"] == 1, "the next round reads the look"
     monkeypatch.delenv(sampling.RUN_VARIABLE)
-    sampling.Looks("c").done(1e-6)  # a plain asv run clears records of dead parents, not named runs
+    sampling.Looks("c").done(sampling.Window(1e-6, 1, 1))  # a plain asv run clears records of dead parents, not named runs
     assert sampling.looks_folder("abc").exists() and run_record.exists()
 
 
