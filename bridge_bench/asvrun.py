@@ -116,10 +116,17 @@ def timed_only(bench: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def looks_record(env: dict[str, str] | None = None):
-    """`env` (default: this process's) naming a new `sampling.Looks` record, removed afterwards."""
+    """`env` (default: this process's) naming a new `sampling.Looks` record, removed afterwards,
+    after saying how many cases a slow stretch kept from their quiet looks."""
     run = uuid.uuid4().hex
     try:
         yield {**(os.environ if env is None else env), sampling.RUN_VARIABLE: run}
+        short, fast = sampling.short_of_quiet(run)
+        if short:
+            print(f"bridge-bench: {short} of {fast} cases under 0.5 ms a call found fewer than "
+                  f"{sampling.QUIET_LOOKS} quiet looks, even extended: a slow stretch covered them and "
+                  "their figures may read slow; run them again, or compare with bridge-bench paired",
+                  file=sys.stderr)
     finally:
         shutil.rmtree(sampling.looks_folder(run), ignore_errors=True)
 

@@ -287,6 +287,19 @@ def _record_folder() -> Path:
     return folder
 
 
+def short_of_quiet(run: str) -> tuple[int, int]:
+    """Of the run's cases under `BATCH_S` a call, how many ended with fewer than `QUIET_LOOKS`
+    quiet looks (a slow stretch covered even their extended looks), and how many there were."""
+    states = []
+    for file in looks_folder(run).glob("*.json"):
+        try:
+            states.append(json.loads(file.read_text()))
+        except (OSError, ValueError):
+            continue
+    fast = [s for s in states if s.get("looks") and s.get("seconds", 0) < BATCH_S]
+    return sum(s.get("quiet", 0) < QUIET_LOOKS for s in fast), len(fast)
+
+
 def _replace(file: Path, text: str) -> None:
     """Write `file` whole or not at all: a round killed mid-write leaves the previous record."""
     tmp = file.with_suffix(f".{os.getpid()}.tmp")

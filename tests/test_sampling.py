@@ -162,6 +162,16 @@ def test_a_fast_case_without_quiet_looks_extends_its_last_looks(run_record):
     assert sampling.Looks("slow").extension() == 0, "a slow case is not extended"
 
 
+def test_a_run_says_how_many_fast_cases_found_too_few_quiet_looks(run_record, monkeypatch):
+    monkeypatch.setenv(sampling.RUN_VARIABLE, "short")
+    quiet, unquiet = sampling.Window(1e-6, 1, 1, 1e-7, True), sampling.Window(1e-6, 1, 1, 2e-7, False)
+    for case, windows in {"quiet": [quiet, quiet], "covered": [unquiet, quiet, unquiet],
+                          "slow": [sampling.Window(0.01, 1, 3, 1e-7, False)]}.items():
+        for window in windows:
+            sampling.Looks(case).done(window)
+    assert sampling.short_of_quiet("short") == (1, 2), "one fast case of two; the slow one is not counted"
+
+
 def test_the_run_keeps_its_fastest_canary_for_every_case(run_record):
     sampling.Looks("a").done(sampling.Window(1e-6, 1, 1, 3e-7, True))
     sampling.Looks("b").done(sampling.Window(1e-6, 1, 1, 5e-7, False))
