@@ -11,8 +11,9 @@ made by `inputs`, calls it once) and returns the zero-argument call. `_CallTime`
 type registered below for methods named `time_convert`, takes one *look* per asv round: in the
 round's fresh benchmark process it randomizes the memory layout, runs the factory and times the
 returned call with `bridge_bench.sampling` (batches of bare calls; the fastest batch of a short
-window, with a canary between batches that tells whether the window held a quiet moment). Each look is one asv sample, the batch size is asv's `number`, and the published figure
-is the median of the quiet looks (`bridge_bench.estimate`). Preparation never sits in a timed region, and the
+window, with a canary between batches that tells whether the window held a quiet moment). Each
+look is one asv sample, the batch size is asv's `number`, and the published figure is the median
+of the quiet looks (`bridge_bench.estimate`). Preparation never sits in a timed region, and the
 harness costs one `timeit` loop iteration per call, as in a tight loop. `sampling.Looks` spaces a
 case's looks seconds apart and gives slow cases every second round only.
 

@@ -62,7 +62,7 @@ def test_a_window_that_meets_no_quiet_moment_goes_on_for_its_extension():
     start = time.perf_counter()
     window = sampling.time_window(lambda: None, number=10, window_s=0.01, canary=_ScriptedCanary([2.0]),
                                   extend_s=0.05)
-    assert not window.quiet and time.perf_counter() - start >= 0.06
+    assert not window.quiet and time.perf_counter() - start >= 0.06 and window.extended >= 0.05
 
 
 def test_a_real_canary_times_a_batch_and_keeps_the_fastest_as_its_floor():
@@ -160,6 +160,11 @@ def test_a_fast_case_without_quiet_looks_extends_its_last_looks(run_record):
     slow.state["rounds"] = sampling.LOOKS
     slow.done(sampling.Window(sampling.BATCH_S, 1, 3, 1e-7, False))
     assert sampling.Looks("slow").extension() == 0, "a slow case is not extended"
+    short = sampling.Looks("case with 0 quiet looks")
+    short.done(sampling.Window(2e-6, 1, 1, 2e-7, False, extended=sampling.EXTEND_BUDGET_S - 0.25))
+    assert sampling.Looks("case with 0 quiet looks").extension() == pytest.approx(0.25), "the run's budget"
+    short.done(sampling.Window(2e-6, 1, 1, 2e-7, False, extended=0.25))
+    assert sampling.Looks("case with 0 quiet looks").extension() == 0
 
 
 def test_a_run_says_how_many_fast_cases_found_too_few_quiet_looks(run_record, monkeypatch):
