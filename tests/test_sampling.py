@@ -7,6 +7,7 @@ that sleeps 1 ms cannot take less), and counts of faults and bytes do not drift 
 
 import ctypes
 import faulthandler
+import math
 import os
 import sys
 import time
@@ -66,10 +67,10 @@ def test_a_window_that_meets_no_quiet_moment_goes_on_for_its_extension():
 
 
 def test_a_real_canary_times_a_batch_and_keeps_the_fastest_as_its_floor():
-    canary = sampling.Canary(floor=1.0)
-    seconds = canary.time()
-    assert 0 < seconds < 1.0 and canary.floor == seconds
-    assert canary.number * seconds >= sampling.CANARY_S * 0.5, "a batch lasts about CANARY_S"
+    canary = sampling.Canary(floor=math.inf)
+    assert canary.number > 1, "a batch is many calls, calibrated to last CANARY_S"
+    readings = [canary.time() for _ in range(3)]
+    assert min(readings) > 0 and canary.floor == min(readings), "the floor follows the fastest batch"
 
 
 def _abort():
