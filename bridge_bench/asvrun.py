@@ -123,7 +123,7 @@ def looks_record(env: dict[str, str] | None = None):
         yield {**(os.environ if env is None else env), sampling.RUN_VARIABLE: run}
         short, fast = sampling.short_of_quiet(run)
         if short:
-            print(f"bridge-bench: {short} of {fast} cases under 0.5 ms a call found fewer than "
+            print(f"bridge-bench: {short} of {fast} cases under {sampling.BATCH_S * 1e3:g} ms a call found fewer than "
                   f"{sampling.QUIET_LOOKS} quiet looks, even extended: a slow stretch covered them and "
                   "their figures may read slow; run them again, or compare with bridge-bench paired",
                   file=sys.stderr)

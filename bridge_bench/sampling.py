@@ -298,14 +298,17 @@ def _record_folder() -> Path:
 def short_of_quiet(run: str) -> tuple[int, int]:
     """Of the run's cases under `BATCH_S` a call, how many ended with fewer than `QUIET_LOOKS`
     quiet looks (a slow stretch covered even their extended looks), and how many there were."""
-    states = []
-    for file in looks_folder(run).glob("*.json"):
-        try:
-            states.append(json.loads(file.read_text()))
-        except (OSError, ValueError):
-            continue
+    states = [_read_state(file) for file in looks_folder(run).glob("*.json")]
     fast = [s for s in states if s.get("looks") and s.get("seconds", 0) < BATCH_S]
     return sum(s.get("quiet", 0) < QUIET_LOOKS for s in fast), len(fast)
+
+
+def _read_state(file: Path) -> dict:
+    """A case's record, or {} where there is none yet (or a round died writing it)."""
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _replace(file: Path, text: str) -> None:
@@ -334,14 +337,8 @@ class Looks:
     def __init__(self, case: str):
         self.case = case
         self.file = _record_folder() / f"{hashlib.sha1(case.encode()).hexdigest()[:20]}.json"
-        self.state = self._read() or {"rounds": 0, "looks": 0}
+        self.state = _read_state(self.file) or {"rounds": 0, "looks": 0}
         self.state["rounds"] += 1
-
-    def _read(self) -> dict:
-        try:
-            return json.loads(self.file.read_text())
-        except (OSError, ValueError):
-            return {}
 
     def _write(self) -> None:
         _replace(self.file, json.dumps(self.state))
