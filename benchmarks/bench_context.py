@@ -1,4 +1,5 @@
-"""What the benchmark processes themselves saw: torch's thread count and the THP settings.
+"""What the benchmark processes themselves saw: torch's thread count, the THP settings, and how many
+cores they could use at once.
 
 These change copy speeds by 2-4x (field notes). The machine file carries them as dashboard
 filters (`bridge-bench machine`); these track them per environment and commit, as the processes
@@ -6,7 +7,7 @@ that ran the benchmarks saw them; the results loader warns where the machine fil
 (bridge_bench/results.py, stale_context).
 """
 
-from bridge_bench import context
+from bridge_bench import context, cores
 
 
 def track_torch_threads():
@@ -21,3 +22,13 @@ def track_thp_mem_alloc_enable():
 
 
 track_thp_mem_alloc_enable.unit = "THP_MEM_ALLOC_ENABLE=1"
+
+
+def track_parallel_speedup():
+    """How many of torch's threads ran at once, over this run's rounds so far (bridge_bench.cores):
+    `bridge-bench run` measures it in every round, and compare does not judge a copy that uses the
+    thread pool between runs that had different free cores."""
+    return cores.run_reading(context.torch_threads())
+
+
+track_parallel_speedup.unit = "cores"

@@ -20,6 +20,11 @@ Three kinds of case, three rules, each about the figure that is published:
   it cannot be asked for the whole factor). A memory-bound case varies between processes (page
   placement, huge pages, other tenants' memory traffic), so there the fastest look and the median
   of all looks must differ past the factor: three estimates agree, or nothing is said.
+  Copies through the cache and memory-bound ones use torch's thread pool, so they are as fast as
+  a second core is free; where the candidate's run had fewer free cores than the baseline's
+  (`bench_context.track_parallel_speedup`, bridge_bench.cores; by `CORES_AGREE`), a slower copy is
+  not called a regression but *contended*, and where it had more, a faster one is not called an
+  improvement: the machine changed, and its result says so instead of guessing.
 - **Counts** (page faults and heap bytes per call, `track_faults`, `track_held_bytes`). They do
   not drift with the machine's speed, so the factor is tight (`COUNT_FACTOR`), with an absolute
   floor so that 0.1 against 0 faults is not a change.
@@ -65,6 +70,11 @@ CALL_BOUND_FASTEST = 1.05
 #: stretches; two paired sessions of identical sides in a noisy stretch flagged one case of 20
 #: at 1.08 and caught 95-100 % of 1.15x slowdowns (README, "Figures").
 PAIRED_FACTORS = {**FACTORS, "call-bound": 1.08}
+#: Two runs' parallel speedups (bridge_bench.cores) differ when one is this many times the other:
+#: idle, 2 threads read 1.85-1.9; beside one busy loop, 1.0.
+CORES_AGREE = 1.15
+#: The timed classes whose copies use torch's thread pool (more than 32768 elements).
+THREADED = ("in-cache", "memory-bound")
 #: Counts per call: changes beyond this factor and beyond the unit's floor are real.
 COUNT_FACTOR = 1.10
 COUNT_FLOORS = {"faults/call": 8.0, "bytes/call": 4096.0}
@@ -72,6 +82,7 @@ COUNT_FLOORS = {"faults/call": 8.0, "bytes/call": 4096.0}
 OTHER_FACTOR = 1.5
 MIN_FACTOR = 1.02
 FILTER_KEYS = ("machine", "env", "torch", "numpy", "commit")
+STATUSES = ("regression", "improvement", "contended", "same")
 SIDE_COLUMNS = ["value", "unit", *results.INTERVAL.values(), "samples", "kind", "label", "direction", "sweep"]
 
 
@@ -157,7 +168,8 @@ class Side:
 
 
 def lower_is_better(unit: str | None) -> bool:
-    return not (unit and "/s" in unit)
+    """Time and memory: lower is better; anything per second, and free cores: higher is."""
+    return not (unit and ("/s" in unit or unit == "cores"))
 
 
 def kind_of(benchmark: str, unit: str | None, looks: bool) -> str:
@@ -191,13 +203,20 @@ def significant(row) -> bool | None:
     return bool(is_different(samples_a, samples_b, stats_a, stats_b))
 
 
-def _judge(row, factors: dict[str, float]) -> pd.Series:
+def parallel_speedup(frame: pd.DataFrame) -> float | None:
+    """A side's parallel speedup (`bench_context.track_parallel_speedup`), if it has one reading."""
+    values = frame.loc[frame["benchmark"] == suite.PARALLEL_SPEEDUP.name, "value"].dropna()
+    return float(values.iloc[0]) if len(values) == 1 else None
+
+
+def _judge(row, factors: dict[str, float], cores: tuple[float | None, float | None] = (None, None)) -> pd.Series:
     """One paired case: its class, ratio, factor and status.
 
     `evidence` says, for (worse, better), whether the data back a change beyond the factor: for
     call-bound cases the fastest look, past half the factor's margin; for memory-bound cases the
     fastest look and the median of all looks, past the factor; for counts the floor; for the rest
-    asv's test.
+    asv's test. `cores` are the two sides' parallel speedups: a threaded copy's change in the
+    direction the free cores moved is 'contended', not judged.
     """
     looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)
     kind = kind_of(row["benchmark"], row["unit_base"], looks)
@@ -227,6 +246,11 @@ def _judge(row, factors: dict[str, float]) -> pd.Series:
         status = "regression"
     elif worse_by < 1 / factor and evidence[1]:
         status = "improvement"
+    if kind in THREADED and None not in cores:
+        fewer = cores[1] * CORES_AGREE < cores[0]
+        more = cores[0] * CORES_AGREE < cores[1]
+        if (status == "regression" and fewer) or (status == "improvement" and more):
+            status = "contended"
     return pd.Series({"kind": kind, "ratio": ratio, "worse_by": worse_by,
                       "factor": factor, "status": status})
 
@@ -264,6 +288,7 @@ class Comparison:
     only_baseline: pd.DataFrame
     only_candidate: pd.DataFrame
     warnings: list[str]
+    cores: tuple[float | None, float | None] = (None, None)  # each side's parallel speedup
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -271,7 +296,7 @@ class Comparison:
 
     def summary(self) -> dict[str, int]:
         counts = self.cases["status"].value_counts()
-        out = {k: int(counts.get(k, 0)) for k in ("regression", "improvement", "same")}
+        out = {k: int(counts.get(k, 0)) for k in STATUSES}
         out.update(only_baseline=len(self.only_baseline), only_candidate=len(self.only_candidate))
         return out
 
@@ -282,7 +307,8 @@ def compare_frames(base: pd.DataFrame, cand: pd.DataFrame, factors: dict[str, fl
     merged = base[results.CASE + SIDE_COLUMNS].merge(cand[results.CASE + SIDE_COLUMNS], on=results.CASE, how="outer",
                                              suffixes=("_base", "_cand"), indicator=True)
     both = merged[(merged["_merge"] == "both") & (merged["sweep_base"] != suite.CONTEXT)].copy()
-    verdicts = pd.DataFrame([_judge(row, factors) for _, row in both.iterrows()], index=both.index,
+    cores = (parallel_speedup(base), parallel_speedup(cand))
+    verdicts = pd.DataFrame([_judge(row, factors, cores) for _, row in both.iterrows()], index=both.index,
                             columns=["kind", "ratio", "worse_by", "factor", "status"])
     both = pd.concat([both, verdicts], axis=1).sort_values("worse_by", ascending=False, kind="stable")
     return pd.concat([both, merged[merged["_merge"] != "both"]])
@@ -295,7 +321,7 @@ def compare(baseline: Side, candidate: Side, factors: dict[str, float] | None = 
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
     only = {side: merged[merged["_merge"] == side][results.CASE].reset_index(drop=True) for side in ("left_only", "right_only")}
     return Comparison(factors or factors_for(), baseline, candidate, both, only["left_only"], only["right_only"],
-                      warn_a + warn_b)
+                      warn_a + warn_b, (parallel_speedup(base), parallel_speedup(cand)))
 
 
 def table(comparison: Comparison, everything: bool = False) -> pd.DataFrame:
@@ -315,10 +341,23 @@ def table(comparison: Comparison, everything: bool = False) -> pd.DataFrame:
     })
 
 
+def contended_note(comparison: Comparison) -> str | None:
+    """What the contended cases are and what to do, when there are any."""
+    count = comparison.summary()["contended"]
+    if not count:
+        return None
+    base, cand = comparison.cores
+    return (f"{count} contended: copies that use torch's thread pool, not judged because the runs had different "
+            f"free cores (parallel speedup {cand:.2f} in the candidate's run, {base:.2f} in the baseline's, "
+            f"bench_context.track_parallel_speedup); run the side that had fewer again on a quiet machine, "
+            f"or compare with bridge-bench paired")
+
+
 def headline(comparison: Comparison) -> str:
     s = comparison.summary()
     f = comparison.factors
-    return (f"{s['regression']} regressions, {s['improvement']} improvements, {s['same']} unchanged "
+    contended = f"{s['contended']} contended, " if s["contended"] else ""
+    return (f"{s['regression']} regressions, {s['improvement']} improvements, {contended}{s['same']} unchanged "
             f"(factors: call-bound {f['call-bound']:g}, in-cache {f['in-cache']:g}, memory-bound {f['memory-bound']:g} "
             f"on the published figures; "
             f"counts {COUNT_FACTOR:g}; other {f['other']:g} with asv's test) "
@@ -327,8 +366,9 @@ def headline(comparison: Comparison) -> str:
 
 
 def render_text(comparison: Comparison, everything: bool = False) -> str:
+    note = contended_note(comparison)
     lines = [f"baseline:  {comparison.baseline.describe()}", f"candidate: {comparison.candidate.describe()}",
-             headline(comparison), ""]
+             headline(comparison), *([note] if note else []), ""]
     shown = table(comparison, everything)
     lines.append(shown.to_string(index=False) if len(shown) else "no changes beyond the factor")
     for name, frame in (("only in the baseline", comparison.only_baseline),
@@ -342,7 +382,8 @@ def render_markdown(comparison: Comparison, everything: bool = False) -> str:
     verdict = "regressions found" if len(comparison.regressions) else "no regressions"
     lines = [f"## bridge-bench compare: {verdict}", "",
              f"- baseline: `{comparison.baseline.describe()}`", f"- candidate: `{comparison.candidate.describe()}`",
-             f"- {headline(comparison)}", ""]
+             f"- {headline(comparison)}", *([f"- {contended_note(comparison)}"] if contended_note(comparison) else []),
+             ""]
     shown = table(comparison, everything)
     lines.append(shown.to_markdown(index=False) if len(shown) else "_No changes beyond the factor._")
     for name, frame in (("Only in the baseline", comparison.only_baseline),
@@ -360,6 +401,7 @@ def to_json(comparison: Comparison) -> dict:
         "baseline": comparison.baseline.describe(),
         "candidate": comparison.candidate.describe(),
         "summary": comparison.summary(),
+        "parallel_speedup": dict(zip(("baseline", "candidate"), comparison.cores)),
         "cases": cases.astype(object).where(cases.notna(), None).to_dict("records"),
         "only_baseline": comparison.only_baseline.astype(object).to_dict("records"),
         "only_candidate": comparison.only_candidate.astype(object).to_dict("records"),

@@ -9,8 +9,9 @@ Give it two or more runs of the same suite on one machine with nothing changed b
 - **movement between runs**: per case, the largest ratio between two runs' published figures, by
   class;
 - **the gate**: every ordered pair of runs compared with `bridge-bench compare`'s rules: the cases
-  flagged (false flags: nothing changed), then the candidate's timed looks scaled by each of
-  `SLOWDOWNS` and the share of cases flagged (caught), per class.
+  flagged (false flags: nothing changed) and those left contended (not judged: the runs had
+  different free cores), then the candidate's timed looks scaled by each of `SLOWDOWNS` and the
+  share of cases flagged (caught), per class.
 
 Classes of timed cases: *call-bound* = zero-copy paths at any size (the catalogue's sharing paths
 whose call takes under `compare.MEMORY_BOUND_S`: `torch.Tensor(a)` converts, and copies, any dtype
@@ -84,21 +85,25 @@ def gate(runs: list[pd.DataFrame], factors=None, slowdowns=SLOWDOWNS) -> tuple[p
     rows, false = [], []
     for (i, base), (j, cand) in itertools.permutations(enumerate(runs), 2):
         same = _flags(base, cand, factors)
-        flagged = same[same["status"] != "same"]
+        flagged = same[same["status"].isin(["regression", "improvement"])]
         false.append(flagged.assign(baseline=i, candidate=j))
         for cls, part in same.groupby("cls"):
-            rows.append({"class": cls, "slowdown": 1.0, "cases": len(part), "flagged": int((part["status"] != "same").sum())})
+            rows.append({"class": cls, "slowdown": 1.0, "cases": len(part), "flagged": int(part["status"].isin(
+                ["regression", "improvement"]).sum()), "contended": int((part["status"] == "contended").sum())})
         for s in slowdowns:
             slow = _flags(base, scaled(cand, s), factors)
             slow = slow[slow["timed"]]
             for cls, part in slow.groupby("cls"):
                 rows.append({"class": cls, "slowdown": s, "cases": len(part),
                              "flagged": int((part["status"] == "regression").sum())})
-    table = pd.DataFrame(rows).groupby(["class", "slowdown"], as_index=False)[["cases", "flagged"]].sum()
+    table = pd.DataFrame(rows).fillna({"contended": 0})
+    table = table.groupby(["class", "slowdown"], as_index=False)[["cases", "flagged", "contended"]].sum()
     table["share"] = table["flagged"] / table["cases"]
     summary = table.pivot(index="class", columns="slowdown", values="share")
-    summary.insert(0, "false flags", table[table["slowdown"] == 1.0].set_index("class")["flagged"])
-    summary.insert(1, "pairs x cases", table[table["slowdown"] == 1.0].set_index("class")["cases"])
+    unchanged = table[table["slowdown"] == 1.0].set_index("class")
+    summary.insert(0, "false flags", unchanged["flagged"])
+    summary.insert(1, "contended", unchanged["contended"].astype(int))
+    summary.insert(2, "pairs x cases", unchanged["cases"])
     summary = summary.drop(columns=1.0)
     summary.columns = [c if isinstance(c, str) else f"{c:g}x caught" for c in summary.columns]
     return summary, pd.concat(false, ignore_index=True) if false else pd.DataFrame()

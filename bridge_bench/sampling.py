@@ -281,8 +281,9 @@ def _looks_root() -> Path:
     return folder
 
 
-def _record_folder() -> Path:
-    """The folder of this run's `Looks`: named by `RUN_VARIABLE`, else by the processes' common parent."""
+def record_folder() -> Path:
+    """The folder of this run's `Looks` (and of what else its benchmark processes share, `cores`): named
+    by `RUN_VARIABLE`, else by the processes' common parent."""
     if os.environ.get(RUN_VARIABLE):
         folder = looks_folder(os.environ[RUN_VARIABLE])
     else:
@@ -336,7 +337,7 @@ class Looks:
 
     def __init__(self, case: str):
         self.case = case
-        self.file = _record_folder() / f"{hashlib.sha1(case.encode()).hexdigest()[:20]}.json"
+        self.file = record_folder() / f"{hashlib.sha1(case.encode()).hexdigest()[:20]}.json"
         self.state = _read_state(self.file) or {"rounds": 0, "looks": 0}
         self.state["rounds"] += 1
 

@@ -62,6 +62,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("bench_cuda", "Ceilings", "track_bandwidth", "cuda", False, catalogue.REFERENCE),
     Benchmark("bench_context", None, "track_torch_threads", CONTEXT, False),
     Benchmark("bench_context", None, "track_thp_mem_alloc_enable", CONTEXT, False),
+    Benchmark("bench_context", None, "track_parallel_speedup", CONTEXT, False),
 )
 BY_NAME: dict[str, Benchmark] = {b.name: b for b in BENCHMARKS}
 
@@ -72,7 +73,8 @@ CUDA_SIZE_SWEEPS = tuple(b for b in CUDA if b.sweeps_size)
 CUDA_CEILINGS = next(b for b in CUDA if b.cls == "Ceilings")
 TORCH_THREADS = BY_NAME["bench_context.track_torch_threads"]
 THP_MEM_ALLOC_ENABLE = BY_NAME["bench_context.track_thp_mem_alloc_enable"]
-CONTEXT_TRACKS = (TORCH_THREADS, THP_MEM_ALLOC_ENABLE)
+PARALLEL_SPEEDUP = BY_NAME["bench_context.track_parallel_speedup"]
+CONTEXT_TRACKS = (TORCH_THREADS, THP_MEM_ALLOC_ENABLE, PARALLEL_SPEEDUP)
 
 
 def sweep(name: str) -> str:
