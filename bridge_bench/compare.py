@@ -73,7 +73,8 @@ PAIRED_FACTORS = {**FACTORS, "call-bound": 1.08}
 #: Two runs' parallel speedups (bridge_bench.cores) differ when one is this many times the other:
 #: idle, 2 threads read 1.85-1.9; beside one busy loop, 1.0.
 CORES_AGREE = 1.15
-#: The timed classes whose copies use torch's thread pool (more than 32768 elements).
+#: The timed classes whose copies torch makes with its thread pool (more than 32768 elements); a
+#: numpy copy of the same class runs on one thread, but one rule for the class keeps it simple.
 THREADED = ("in-cache", "memory-bound")
 #: Counts per call: changes beyond this factor and beyond the unit's floor are real.
 COUNT_FACTOR = 1.10
@@ -347,7 +348,7 @@ def contended_note(comparison: Comparison) -> str | None:
     if not count:
         return None
     base, cand = comparison.cores
-    return (f"{count} contended: copies that use torch's thread pool, not judged because the runs had different "
+    return (f"{count} contended: in-cache and memory-bound copies, not judged because the runs had different "
             f"free cores (parallel speedup {cand:.2f} in the candidate's run, {base:.2f} in the baseline's, "
             f"bench_context.track_parallel_speedup); run the side that had fewer again on a quiet machine, "
             f"or compare with bridge-bench paired")

@@ -193,6 +193,48 @@ def test_a_memory_bound_case_needs_three_estimates_to_agree(baseline, tmp_path):
     assert row.ratio == pytest.approx(1.4) and row.status == "same"
 
 
+def with_speedup(results: Path, dest: Path, speedup: float) -> Path:
+    """A copy of a real results folder whose run read `speedup` free cores (bench_context's track)."""
+    shutil.copytree(results, dest)
+    (file,) = asvrun.result_files(dest, MACHINE)
+    data = json.loads(file.read_text())
+    name = suite.PARALLEL_SPEEDUP.name
+    version = json.loads((dest / "benchmarks.json").read_text())[name]["version"]
+    started = next(iter(data["results"].values()))[data["result_columns"].index("started_at")]
+    data["results"][name] = [[speedup], [], version, started, 1.0]
+    file.write_text(json.dumps(data))
+    return dest
+
+
+def test_a_threaded_copy_is_not_judged_against_a_run_that_had_more_free_cores(baseline, tmp_path):
+    """A busy neighbour holds the second core: torch's threaded copies slow 2-3x, the zero-copy
+    calls do not. Slower where the candidate had fewer free cores is contended, not a regression;
+    slower where it had as many or more is a regression."""
+    quiet = with_speedup(baseline, tmp_path / "quiet", 1.9)
+    slower = scaled_copy(baseline, tmp_path / "slower", "clone", 2.5)
+    slower = scaled_copy(slower, tmp_path / "slower2", "from_numpy", 1.5)
+    busy = with_speedup(slower, tmp_path / "busy", 1.0)
+    result = compare.compare(compare.Side(quiet), compare.Side(busy))
+    assert result.cores == (1.9, 1.0)
+    assert one(result, "clone", 64 * MiB).status == "contended"
+    assert one(result, "from_numpy", 8).status == "regression", "a call-bound case does not use the pool"
+    assert result.summary()["contended"] == 1
+    text = compare.render_text(result)
+    assert "1 contended" in text and "parallel speedup 1.00 in the candidate's run, 1.90 in the baseline's" in text
+    back = compare.compare(compare.Side(busy), compare.Side(quiet))
+    assert one(back, "clone", 64 * MiB).status == "contended", "faster with more free cores: not an improvement"
+    for other in (1.9, 2.0):  # as many free cores, or more, and still slower: a regression
+        result = compare.compare(compare.Side(quiet), compare.Side(with_speedup(slower, tmp_path / f"c{other}", other)))
+        assert one(result, "clone", 64 * MiB).status == "regression"
+    unknown = compare.compare(compare.Side(baseline), compare.Side(busy))
+    assert unknown.cores == (None, 1.0) and one(unknown, "clone", 64 * MiB).status == "regression"
+    proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "compare", quiet, busy, "--json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, "the call-bound regression still fails the gate"
+    data = json.loads(proc.stdout)
+    assert data["summary"]["contended"] == 1 and data["parallel_speedup"] == {"baseline": 1.9, "candidate": 1.0}
+
+
 def test_counts_are_gated_tightly_with_a_floor(baseline, tmp_path):
     doubled = scaled_copy(baseline, tmp_path / "faults", "tensor", 2.0, method=suite.FAULTS)
     result = compare.compare(compare.Side(baseline), compare.Side(doubled))
