@@ -62,6 +62,9 @@ class Conversion:
     #: each timed call must find torch's pinned-host cache empty (first call of a size), so the
     #: CUDA suite empties it before every call, outside the timed region
     cold: bool = False
+    #: torch makes its host copy, with its thread pool above 32768 elements: the copy is as fast as
+    #: a second core is free (bridge_bench.cores), where numpy's copies run on one thread
+    threaded: bool = False
 
 
 def _h2d(id, label, source="torch", **kw) -> Conversion:
@@ -77,8 +80,8 @@ CATALOGUE: tuple[Conversion, ...] = (
     Conversion("from_numpy", NUMPY_TO_TORCH, "torch.from_numpy(a)", "numpy", shares=True),
     Conversion("as_tensor", NUMPY_TO_TORCH, "torch.as_tensor(a)", "numpy", shares=True),
     Conversion("asarray", NUMPY_TO_TORCH, "torch.asarray(a)", "numpy", shares=True, min_torch="1.11"),
-    Conversion("tensor", NUMPY_TO_TORCH, "torch.tensor(a)", "numpy", shares=False),
-    Conversion("Tensor_legacy", NUMPY_TO_TORCH, "torch.Tensor(a)", "numpy", shares=True,
+    Conversion("tensor", NUMPY_TO_TORCH, "torch.tensor(a)", "numpy", shares=False, threaded=True),
+    Conversion("Tensor_legacy", NUMPY_TO_TORCH, "torch.Tensor(a)", "numpy", shares=True, threaded=True,
                note="legacy constructor: converts to the default dtype, so only float32 can be shared"),
     Conversion("dlpack_to_torch", NUMPY_TO_TORCH, "torch.from_dlpack(a)", "numpy", shares=True, min_numpy="1.22"),
     # torch -> numpy
@@ -92,8 +95,8 @@ CATALOGUE: tuple[Conversion, ...] = (
     Conversion("np_copy", REFERENCE, "a.copy()", "numpy", shares=False, note="copy into fresh memory"),
     Conversion("np_copyto", REFERENCE, "np.copyto(dst, a)", "numpy", shares=False, output="destination",
                note="copy into a preallocated destination: the host copy ceiling"),
-    Conversion("clone", REFERENCE, "t.clone()", "torch", shares=False, note="copy into fresh memory"),
-    Conversion("copy_", REFERENCE, "dst.copy_(t)", "torch", shares=False, output="destination",
+    Conversion("clone", REFERENCE, "t.clone()", "torch", shares=False, threaded=True, note="copy into fresh memory"),
+    Conversion("copy_", REFERENCE, "dst.copy_(t)", "torch", shares=False, output="destination", threaded=True,
                note="copy into a preallocated tensor: torch's copy ceiling"),
     # host -> CUDA: every call ends with torch.cuda.synchronize() (devices.synced)
     _h2d("cuda", "t.cuda()", ceiling=H2D_CEILING, note="pageable source"),

@@ -20,11 +20,12 @@ Three kinds of case, three rules, each about the figure that is published:
   it cannot be asked for the whole factor). A memory-bound case varies between processes (page
   placement, huge pages, other tenants' memory traffic), so there the fastest look and the median
   of all looks must differ past the factor: three estimates agree, or nothing is said.
-  Copies through the cache and memory-bound ones use torch's thread pool, so they are as fast as
-  a second core is free; where the candidate's run had fewer free cores than the baseline's
-  (`bench_context.track_parallel_speedup`, bridge_bench.cores; by `CORES_AGREE`), a slower copy is
-  not called a regression but *contended*, and where it had more, a faster one is not called an
-  improvement: the machine changed, and its result says so instead of guessing.
+  The in-cache and memory-bound copies that torch makes (the catalogue's `threaded` paths) use its
+  thread pool, so they are as fast as a second core is free; where the candidate's run had fewer
+  free cores than the baseline's (`bench_context.track_parallel_speedup`, bridge_bench.cores; by
+  `CORES_AGREE`), such a copy that is slower is not called a regression but *contended*, and where
+  it had more, one that is faster is not called an improvement: the machine changed, and the
+  result says so instead of guessing.
 - **Counts** (page faults and heap bytes per call, `track_faults`, `track_held_bytes`). They do
   not drift with the machine's speed, so the factor is tight (`COUNT_FACTOR`), with an absolute
   floor so that 0.1 against 0 faults is not a change.
@@ -73,8 +74,7 @@ PAIRED_FACTORS = {**FACTORS, "call-bound": 1.08}
 #: Two runs' parallel speedups (bridge_bench.cores) differ when one is this many times the other:
 #: idle, 2 threads read 1.85-1.9; beside one busy loop, 1.0.
 CORES_AGREE = 1.15
-#: The timed classes whose copies torch makes with its thread pool (more than 32768 elements); a
-#: numpy copy of the same class runs on one thread, but one rule for the class keeps it simple.
+#: The timed classes in which a `threaded` path's copy has more than 32768 elements.
 THREADED = ("in-cache", "memory-bound")
 #: Counts per call: changes beyond this factor and beyond the unit's floor are real.
 COUNT_FACTOR = 1.10
@@ -216,8 +216,8 @@ def _judge(row, factors: dict[str, float], cores: tuple[float | None, float | No
     `evidence` says, for (worse, better), whether the data back a change beyond the factor: for
     call-bound cases the fastest look, past half the factor's margin; for memory-bound cases the
     fastest look and the median of all looks, past the factor; for counts the floor; for the rest
-    asv's test. `cores` are the two sides' parallel speedups: a threaded copy's change in the
-    direction the free cores moved is 'contended', not judged.
+    asv's test. `cores` are the two sides' parallel speedups: a change of a copy torch makes with
+    its thread pool, in the direction the free cores moved, is 'contended', not judged.
     """
     looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)
     kind = kind_of(row["benchmark"], row["unit_base"], looks)
@@ -247,7 +247,8 @@ def _judge(row, factors: dict[str, float], cores: tuple[float | None, float | No
         status = "regression"
     elif worse_by < 1 / factor and evidence[1]:
         status = "improvement"
-    if kind in THREADED and None not in cores:
+    record = catalogue.BY_ID.get(row["path"])
+    if kind in THREADED and record is not None and record.threaded and None not in cores:
         fewer = cores[1] * CORES_AGREE < cores[0]
         more = cores[0] * CORES_AGREE < cores[1]
         if (status == "regression" and fewer) or (status == "improvement" and more):
@@ -348,7 +349,7 @@ def contended_note(comparison: Comparison) -> str | None:
     if not count:
         return None
     base, cand = comparison.cores
-    return (f"{count} contended: in-cache and memory-bound copies, not judged because the runs had different "
+    return (f"{count} contended: torch's threaded copies, not judged because the runs had different "
             f"free cores (parallel speedup {cand:.2f} in the candidate's run, {base:.2f} in the baseline's, "
             f"bench_context.track_parallel_speedup); run the side that had fewer again on a quiet machine, "
             f"or compare with bridge-bench paired")

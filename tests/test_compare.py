@@ -207,17 +207,19 @@ def with_speedup(results: Path, dest: Path, speedup: float) -> Path:
 
 
 def test_a_threaded_copy_is_not_judged_against_a_run_that_had_more_free_cores(baseline, tmp_path):
-    """A busy neighbour holds the second core: torch's threaded copies slow 2-3x, the zero-copy
-    calls do not. Slower where the candidate had fewer free cores is contended, not a regression;
-    slower where it had as many or more is a regression."""
+    """A busy neighbour holds the second core: torch's threaded copies slow 2-3x, numpy's copies
+    and the zero-copy calls do not. A threaded copy slower where the candidate had fewer free
+    cores is contended, not a regression; slower where it had as many or more is a regression."""
     quiet = with_speedup(baseline, tmp_path / "quiet", 1.9)
     slower = scaled_copy(baseline, tmp_path / "slower", "clone", 2.5)
     slower = scaled_copy(slower, tmp_path / "slower2", "from_numpy", 1.5)
+    slower = scaled_copy(slower, tmp_path / "slower3", "np_copy", 2.5)
     busy = with_speedup(slower, tmp_path / "busy", 1.0)
     result = compare.compare(compare.Side(quiet), compare.Side(busy))
     assert result.cores == (1.9, 1.0)
     assert one(result, "clone", 64 * MiB).status == "contended"
     assert one(result, "from_numpy", 8).status == "regression", "a call-bound case does not use the pool"
+    assert one(result, "np_copy", 32 * KiB).status == "regression", "numpy copies on one thread"
     assert result.summary()["contended"] == 1
     text = compare.render_text(result)
     assert "1 contended" in text and "parallel speedup 1.00 in the candidate's run, 1.90 in the baseline's" in text
