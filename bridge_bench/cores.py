@@ -38,9 +38,7 @@ READINGS = "parallel-speedup"
 
 def _hashing() -> Callable[[], None]:
     """The default block of work: sha256 of `BLOCK`, repeated to last `WORK_S` on one thread."""
-    repeats = 1
-    while timeit.timeit(lambda: hashlib.sha256(BLOCK), number=repeats) < WORK_S:
-        repeats *= 2
+    repeats = sampling.calibrate(timeit.Timer(lambda: hashlib.sha256(BLOCK)), WORK_S)
 
     def work() -> None:
         for _ in range(repeats):
