@@ -1,5 +1,5 @@
-"""What the benchmark processes themselves saw: torch's thread count, the THP settings, and how many
-cores they could use at once.
+"""What the benchmark processes themselves saw: torch's thread count, the THP settings, how many
+cores they could use at once and the memory bandwidth one core had.
 
 These change copy speeds by 2-4x (field notes). The machine file carries them as dashboard
 filters (`bridge-bench machine`); these track them per environment and commit, as the processes
@@ -7,7 +7,7 @@ that ran the benchmarks saw them; the results loader warns where the machine fil
 (bridge_bench/results.py, stale_context).
 """
 
-from bridge_bench import context, cores
+from bridge_bench import bandwidth, context, cores
 
 
 def track_torch_threads():
@@ -32,3 +32,13 @@ def track_parallel_speedup():
 
 
 track_parallel_speedup.unit = "cores"
+
+
+def track_memory_bandwidth():
+    """One thread's memory bandwidth over this run's rounds so far (bridge_bench.bandwidth):
+    `bridge-bench run` measures it in every round, and compare judges a memory-bound copy against
+    the two runs' readings."""
+    return bandwidth.run_reading()
+
+
+track_memory_bandwidth.unit = "GB/s"

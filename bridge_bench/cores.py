@@ -84,13 +84,4 @@ def parallel_speedup(threads: int, seconds: float = READING_S, work: Callable[[]
 
 def run_reading(threads: int) -> float:
     """A reading added to this run's record; the median of the run's readings so far."""
-    file = sampling.record_folder() / READINGS
-    with file.open("a") as out:
-        out.write(f"{parallel_speedup(threads)!r}\n")
-    readings = []
-    for line in file.read_text().splitlines():
-        try:
-            readings.append(float(line))
-        except ValueError:  # a line another process is writing
-            continue
-    return statistics.median(readings)
+    return sampling.run_median(READINGS, parallel_speedup(threads))

@@ -39,6 +39,7 @@ import random
 import resource
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -282,7 +283,7 @@ def _looks_root() -> Path:
 
 
 def record_folder() -> Path:
-    """The folder of this run's `Looks` (and of what else its benchmark processes share, `cores`): named
+    """The folder of this run's `Looks` (and of what else its benchmark processes share, `run_median`): named
     by `RUN_VARIABLE`, else by the processes' common parent."""
     if os.environ.get(RUN_VARIABLE):
         folder = looks_folder(os.environ[RUN_VARIABLE])
@@ -294,6 +295,23 @@ def record_folder() -> Path:
                     shutil.rmtree(old, ignore_errors=True)
     folder.mkdir(exist_ok=True)
     return folder
+
+
+def run_median(name: str, reading: float) -> float:
+    """Add `reading` to the file `name` of this run's record; the median of the run's readings so far.
+
+    A track benchmark read in every round (`cores`, `bandwidth`) reports this: asv keeps one value
+    of a track, the last round's, which then stands for the whole run, not one moment of it."""
+    file = record_folder() / name
+    with file.open("a") as out:
+        out.write(f"{reading!r}\n")
+    readings = []
+    for line in file.read_text().splitlines():
+        try:
+            readings.append(float(line))
+        except ValueError:  # a line another process is writing
+            continue
+    return statistics.median(readings)
 
 
 def short_of_quiet(run: str) -> tuple[int, int]:
