@@ -1,5 +1,5 @@
 """What the benchmark processes themselves saw: torch's thread count, the THP settings, how many
-cores they could use at once and the memory bandwidth one core had.
+cores they could use at once, how fast a core ran a fixed call and the memory bandwidth it had.
 
 These change copy speeds by 2-4x (field notes). The machine file carries them as dashboard
 filters (`bridge-bench machine`); these track them per environment and commit, as the processes
@@ -7,7 +7,7 @@ that ran the benchmarks saw them; the results loader warns where the machine fil
 (bridge_bench/results.py, stale_context).
 """
 
-from bridge_bench import bandwidth, context, cores
+from bridge_bench import bandwidth, context, cores, cpu
 
 
 def track_torch_threads():
@@ -34,10 +34,19 @@ def track_parallel_speedup():
 track_parallel_speedup.unit = "cores"
 
 
+def track_call_time():
+    """A fixed call of no library under test, over this run's rounds so far (bridge_bench.cpu):
+    `bridge-bench run` measures it in every round, and compare judges a call-bound case against
+    the two runs' readings."""
+    return cpu.run_reading()
+
+
+track_call_time.unit = "ns"
+
+
 def track_memory_bandwidth():
     """One thread's memory bandwidth over this run's rounds so far (bridge_bench.bandwidth):
-    `bridge-bench run` measures it in every round, and compare judges a memory-bound copy against
-    the two runs' readings."""
+    `bridge-bench run` measures it in every round; compare reports both runs' readings."""
     return bandwidth.run_reading()
 
 

@@ -1,11 +1,13 @@
 """The memory bandwidth a run had: one thread's copy of 64 MiB by a function of no library under test.
 
 A copy of tens of MiB streams memory, and on the shared machines this suite runs on the bandwidth one
-core gets drifts with other tenants' traffic: the 64 MiB copies of numpy and torch alike read
-1.25-2x slower through one whole run than through the next, with the same free cores (README,
-"Figures"). Like the free cores (bridge_bench.cores), this is the machine, not the code, so each
-round of a run reads it and `track_memory_bandwidth` reports the median of the run's readings;
-`bridge-bench compare` judges a memory-bound copy against the two runs' readings.
+core gets drifts with other tenants' traffic: on the Intel machine of the README's earlier figures,
+the 64 MiB copies of numpy and torch alike read 1.25-2x slower through one whole run than through
+the next, with the same free cores. Like the free cores (bridge_bench.cores), each round of a run
+reads it and `track_memory_bandwidth` reports the median of the run's readings, so a reader (the
+dashboard, `bridge-bench compare`) can see whether two runs' machines streamed memory alike.
+compare does not divide by it: in four quiet runs on the AMD machine its readings moved 1.11x
+while the 64 MiB copies moved under 1.04x (README, "Figures").
 
 The copy is libc's `memmove` through ctypes, between two buffers touched before timing: no torch
 or numpy code, so an upgrade of either cannot move it.

@@ -25,7 +25,10 @@ Three kinds of case, three rules, each about the figure that is published:
   free cores than the baseline's (`bench_context.track_parallel_speedup`, bridge_bench.cores; by
   `CORES_AGREE`), such a copy that is slower is not called a regression but *contended*, and where
   it had more, one that is faster is not called an improvement: the machine changed, and the
-  result says so instead of guessing.
+  result says so instead of guessing. The CPU itself runs faster or slower through whole runs
+  (every call-bound case 4-5 % slower in one run than in another); each run times a fixed call of
+  no library under test (`bench_context.track_call_time`, bridge_bench.cpu), and a call-bound case
+  or an in-cache copy is judged on its ratios over the two runs' (`CPU_BOUND`).
 - **Counts** (page faults and heap bytes per call, `track_faults`, `track_held_bytes`). They do
   not drift with the machine's speed, so the factor is tight (`COUNT_FACTOR`), with an absolute
   floor so that 0.1 against 0 faults is not a change.
@@ -76,6 +79,9 @@ PAIRED_FACTORS = {**FACTORS, "call-bound": 1.08}
 CORES_AGREE = 1.15
 #: The timed classes in which a `threaded` path's copy has more than 32768 elements.
 THREADED = ("in-cache", "memory-bound")
+#: The timed classes judged on their ratios over the two runs' call times (bridge_bench.cpu): what
+#: they cost is the CPU's work, not memory's.
+CPU_BOUND = ("call-bound", "in-cache")
 #: Counts per call: changes beyond this factor and beyond the unit's floor are real.
 COUNT_FACTOR = 1.10
 COUNT_FLOORS = {"faults/call": 8.0, "bytes/call": 4096.0}
@@ -204,28 +210,65 @@ def significant(row) -> bool | None:
     return bool(is_different(samples_a, samples_b, stats_a, stats_b))
 
 
-def parallel_speedup(frame: pd.DataFrame) -> float | None:
-    """A side's parallel speedup (`bench_context.track_parallel_speedup`), if it has one reading."""
-    values = frame.loc[frame["benchmark"] == suite.PARALLEL_SPEEDUP.name, "value"].dropna()
+def _reading(frame: pd.DataFrame, benchmark: suite.Benchmark) -> float | None:
+    values = frame.loc[frame["benchmark"] == benchmark.name, "value"].dropna()
     return float(values.iloc[0]) if len(values) == 1 else None
 
 
-def _judge(row, factors: dict[str, float], cores: tuple[float | None, float | None] = (None, None)) -> pd.Series:
+def parallel_speedup(frame: pd.DataFrame) -> float | None:
+    """A side's parallel speedup (`bench_context.track_parallel_speedup`), if it has one reading."""
+    return _reading(frame, suite.PARALLEL_SPEEDUP)
+
+
+def memory_bandwidth(frame: pd.DataFrame) -> float | None:
+    """A side's memory bandwidth in GB/s (`bench_context.track_memory_bandwidth`), if it has one reading."""
+    return _reading(frame, suite.MEMORY_BANDWIDTH)
+
+
+def call_time(frame: pd.DataFrame) -> float | None:
+    """A side's time of the fixed call in ns (`bench_context.track_call_time`), if it has one reading."""
+    return _reading(frame, suite.CALL_TIME)
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the machine gave each side's run, (baseline, candidate); None where a side has no reading."""
+
+    cores: tuple[float | None, float | None] = (None, None)  # parallel speedup
+    call_time: tuple[float | None, float | None] = (None, None)  # ns
+    bandwidth: tuple[float | None, float | None] = (None, None)  # GB/s, reported only
+
+    @classmethod
+    def of(cls, base: pd.DataFrame, cand: pd.DataFrame) -> "Machine":
+        return cls(*((read(base), read(cand)) for read in (parallel_speedup, call_time, memory_bandwidth)))
+
+    @property
+    def slowdown(self) -> float:
+        """How much slower the candidate's run ran the fixed call; 1.0 if a side has no reading."""
+        return 1.0 if None in self.call_time else self.call_time[1] / self.call_time[0]
+
+
+def _judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.Series:
     """One paired case: its class, ratio, factor and status.
 
     `evidence` says, for (worse, better), whether the data back a change beyond the factor: for
     call-bound cases the fastest look, past half the factor's margin; for memory-bound cases the
     fastest look and the median of all looks, past the factor; for counts the floor; for the rest
-    asv's test. `cores` are the two sides' parallel speedups: a change of a copy torch makes with
-    its thread pool, in the direction the free cores moved, is 'contended', not judged.
+    asv's test. A call-bound case or an in-cache copy (`CPU_BOUND`) is judged on its ratios over
+    the machine's (`Machine.slowdown`, the column 'expected'): a run whose CPU ran the fixed call
+    slower is expected to run every such call slower by as much. A change of a copy torch makes
+    with its thread pool, in the direction the free cores moved, is 'contended', not judged.
     """
     looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)
     kind = kind_of(row["benchmark"], row["unit_base"], looks)
     base, cand = row["value_base"], row["value_cand"]
+    expected = 1.0
     if kind == "timed":
         kind = timed_class(row["path"], row["size"], base)
         factor = factors[kind]
-        looks_base, looks_cand = row["samples_base"], row["samples_cand"]
+        if kind in CPU_BOUND:
+            expected = machine.slowdown
+        looks_base, looks_cand = row["samples_base"], [x / expected for x in row["samples_cand"]]
         others = [min(looks_cand) / min(looks_base)]
         need = 1 + (factor - 1) / 2  # layouts move a fastest look by up to 1.14x
         if kind == "call-bound":
@@ -241,19 +284,20 @@ def _judge(row, factors: dict[str, float], cores: tuple[float | None, float | No
         factor = factors["other"]
         evidence = (significant(row) is not False,) * 2
     ratio = cand / base if base else math.inf if cand else 1.0
-    worse_by = ratio if lower_is_better(row["unit_base"]) else 1 / ratio
+    worse_by = ratio / expected if lower_is_better(row["unit_base"]) else 1 / ratio
     status = "same"
     if worse_by > factor and evidence[0]:
         status = "regression"
     elif worse_by < 1 / factor and evidence[1]:
         status = "improvement"
     record = catalogue.BY_ID.get(row["path"])
+    cores = machine.cores
     if kind in THREADED and record is not None and record.threaded and None not in cores:
         fewer = cores[1] * CORES_AGREE < cores[0]
         more = cores[0] * CORES_AGREE < cores[1]
         if (status == "regression" and fewer) or (status == "improvement" and more):
             status = "contended"
-    return pd.Series({"kind": kind, "ratio": ratio, "worse_by": worse_by,
+    return pd.Series({"kind": kind, "ratio": ratio, "expected": expected, "worse_by": worse_by,
                       "factor": factor, "status": status})
 
 
@@ -290,7 +334,7 @@ class Comparison:
     only_baseline: pd.DataFrame
     only_candidate: pd.DataFrame
     warnings: list[str]
-    cores: tuple[float | None, float | None] = (None, None)  # each side's parallel speedup
+    machine: Machine = Machine()
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -309,9 +353,9 @@ def compare_frames(base: pd.DataFrame, cand: pd.DataFrame, factors: dict[str, fl
     merged = base[results.CASE + SIDE_COLUMNS].merge(cand[results.CASE + SIDE_COLUMNS], on=results.CASE, how="outer",
                                              suffixes=("_base", "_cand"), indicator=True)
     both = merged[(merged["_merge"] == "both") & (merged["sweep_base"] != suite.CONTEXT)].copy()
-    cores = (parallel_speedup(base), parallel_speedup(cand))
-    verdicts = pd.DataFrame([_judge(row, factors, cores) for _, row in both.iterrows()], index=both.index,
-                            columns=["kind", "ratio", "worse_by", "factor", "status"])
+    machine = Machine.of(base, cand)
+    verdicts = pd.DataFrame([_judge(row, factors, machine) for _, row in both.iterrows()], index=both.index,
+                            columns=["kind", "ratio", "expected", "worse_by", "factor", "status"])
     both = pd.concat([both, verdicts], axis=1).sort_values("worse_by", ascending=False, kind="stable")
     return pd.concat([both, merged[merged["_merge"] != "both"]])
 
@@ -323,15 +367,18 @@ def compare(baseline: Side, candidate: Side, factors: dict[str, float] | None = 
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
     only = {side: merged[merged["_merge"] == side][results.CASE].reset_index(drop=True) for side in ("left_only", "right_only")}
     return Comparison(factors or factors_for(), baseline, candidate, both, only["left_only"], only["right_only"],
-                      warn_a + warn_b, (parallel_speedup(base), parallel_speedup(cand)))
+                      warn_a + warn_b, Machine.of(base, cand))
 
 
 def table(comparison: Comparison, everything: bool = False) -> pd.DataFrame:
     """The rows worth reading: changes (and, with `everything`, unchanged cases), worst first."""
     cases = comparison.cases if everything else comparison.cases[comparison.cases["status"] != "same"]
+    against = cases["expected"].fillna(1.0)
     return pd.DataFrame({
         "status": cases["status"],
         "ratio": cases["ratio"].map(lambda r: f"{r:.2f}x"),
+        **({"vs machine": [f"{r / m:.2f}x" if m != 1.0 else "" for r, m in zip(cases["ratio"], against)]}
+           if (against != 1.0).any() else {}),
         "benchmark": cases["benchmark"].map(suite.short),
         "code": cases["label_base"],
         "size": cases["size"].map(lambda s: inputs.format_size(int(s)) if pd.notna(s) else "-"),
@@ -348,11 +395,26 @@ def contended_note(comparison: Comparison) -> str | None:
     count = comparison.summary()["contended"]
     if not count:
         return None
-    base, cand = comparison.cores
+    base, cand = comparison.machine.cores
     return (f"{count} contended: torch's threaded copies, not judged because the runs had different "
             f"free cores (parallel speedup {cand:.2f} in the candidate's run, {base:.2f} in the baseline's, "
             f"bench_context.track_parallel_speedup); run the side that had fewer again on a quiet machine, "
             f"or compare with bridge-bench paired")
+
+
+def machine_note(comparison: Comparison) -> str | None:
+    """How the runs' CPU speed entered the judgement, when it did."""
+    count = int((comparison.cases["expected"].fillna(1.0) != 1.0).sum())
+    if not count:
+        return None
+    base, cand = comparison.machine.call_time
+    return (f"{count} call-bound and in-cache cases judged against the runs' CPU speed (a fixed call took "
+            f"{cand:.1f} ns in the candidate's run, {base:.1f} in the baseline's, bench_context.track_call_time): "
+            f"their ratios divided by {comparison.machine.slowdown:.3f} before the factor (column 'vs machine')")
+
+
+def notes(comparison: Comparison) -> list[str]:
+    return [note for note in (machine_note(comparison), contended_note(comparison)) if note]
 
 
 def headline(comparison: Comparison) -> str:
@@ -368,9 +430,8 @@ def headline(comparison: Comparison) -> str:
 
 
 def render_text(comparison: Comparison, everything: bool = False) -> str:
-    note = contended_note(comparison)
     lines = [f"baseline:  {comparison.baseline.describe()}", f"candidate: {comparison.candidate.describe()}",
-             headline(comparison), *([note] if note else []), ""]
+             headline(comparison), *notes(comparison), ""]
     shown = table(comparison, everything)
     lines.append(shown.to_string(index=False) if len(shown) else "no changes beyond the factor")
     for name, frame in (("only in the baseline", comparison.only_baseline),
@@ -384,8 +445,7 @@ def render_markdown(comparison: Comparison, everything: bool = False) -> str:
     verdict = "regressions found" if len(comparison.regressions) else "no regressions"
     lines = [f"## bridge-bench compare: {verdict}", "",
              f"- baseline: `{comparison.baseline.describe()}`", f"- candidate: `{comparison.candidate.describe()}`",
-             f"- {headline(comparison)}", *([f"- {contended_note(comparison)}"] if contended_note(comparison) else []),
-             ""]
+             f"- {headline(comparison)}", *(f"- {note}" for note in notes(comparison)), ""]
     shown = table(comparison, everything)
     lines.append(shown.to_markdown(index=False) if len(shown) else "_No changes beyond the factor._")
     for name, frame in (("Only in the baseline", comparison.only_baseline),
@@ -403,7 +463,9 @@ def to_json(comparison: Comparison) -> dict:
         "baseline": comparison.baseline.describe(),
         "candidate": comparison.candidate.describe(),
         "summary": comparison.summary(),
-        "parallel_speedup": dict(zip(("baseline", "candidate"), comparison.cores)),
+        "parallel_speedup": dict(zip(("baseline", "candidate"), comparison.machine.cores)),
+        "call_time": dict(zip(("baseline", "candidate"), comparison.machine.call_time)),
+        "memory_bandwidth": dict(zip(("baseline", "candidate"), comparison.machine.bandwidth)),
         "cases": cases.astype(object).where(cases.notna(), None).to_dict("records"),
         "only_baseline": comparison.only_baseline.astype(object).to_dict("records"),
         "only_candidate": comparison.only_candidate.astype(object).to_dict("records"),

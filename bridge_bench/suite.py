@@ -63,6 +63,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("bench_context", None, "track_torch_threads", CONTEXT, False),
     Benchmark("bench_context", None, "track_thp_mem_alloc_enable", CONTEXT, False),
     Benchmark("bench_context", None, "track_parallel_speedup", CONTEXT, False),
+    Benchmark("bench_context", None, "track_call_time", CONTEXT, False),
     Benchmark("bench_context", None, "track_memory_bandwidth", CONTEXT, False),
 )
 BY_NAME: dict[str, Benchmark] = {b.name: b for b in BENCHMARKS}
@@ -75,9 +76,10 @@ CUDA_CEILINGS = next(b for b in CUDA if b.cls == "Ceilings")
 TORCH_THREADS = BY_NAME["bench_context.track_torch_threads"]
 THP_MEM_ALLOC_ENABLE = BY_NAME["bench_context.track_thp_mem_alloc_enable"]
 PARALLEL_SPEEDUP = BY_NAME["bench_context.track_parallel_speedup"]
+CALL_TIME = BY_NAME["bench_context.track_call_time"]
 MEMORY_BANDWIDTH = BY_NAME["bench_context.track_memory_bandwidth"]
-#: What the machine gave a run (free cores, memory bandwidth): read in every round, not only the first.
-EVERY_ROUND = (PARALLEL_SPEEDUP, MEMORY_BANDWIDTH)
+#: What the machine gave a run (free cores, CPU speed, memory bandwidth): read in every round.
+EVERY_ROUND = (PARALLEL_SPEEDUP, CALL_TIME, MEMORY_BANDWIDTH)
 CONTEXT_TRACKS = (TORCH_THREADS, THP_MEM_ALLOC_ENABLE, *EVERY_ROUND)
 
 

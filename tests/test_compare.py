@@ -193,17 +193,20 @@ def test_a_memory_bound_case_needs_three_estimates_to_agree(baseline, tmp_path):
     assert row.ratio == pytest.approx(1.4) and row.status == "same"
 
 
-def with_speedup(results: Path, dest: Path, speedup: float) -> Path:
-    """A copy of a real results folder whose run read `speedup` free cores (bench_context's track)."""
+def with_reading(results: Path, dest: Path, track: suite.Benchmark, value: float) -> Path:
+    """A copy of a real results folder whose run read `value` in one of bench_context's machine tracks."""
     shutil.copytree(results, dest)
     (file,) = asvrun.result_files(dest, MACHINE)
     data = json.loads(file.read_text())
-    name = suite.PARALLEL_SPEEDUP.name
-    version = json.loads((dest / "benchmarks.json").read_text())[name]["version"]
+    version = json.loads((dest / "benchmarks.json").read_text())[track.name]["version"]
     started = next(iter(data["results"].values()))[data["result_columns"].index("started_at")]
-    data["results"][name] = [[speedup], [], version, started, 1.0]
+    data["results"][track.name] = [[value], [], version, started, 1.0]
     file.write_text(json.dumps(data))
     return dest
+
+
+def with_speedup(results: Path, dest: Path, speedup: float) -> Path:
+    return with_reading(results, dest, suite.PARALLEL_SPEEDUP, speedup)
 
 
 def test_a_threaded_copy_is_not_judged_against_a_run_that_had_more_free_cores(baseline, tmp_path):
@@ -216,7 +219,7 @@ def test_a_threaded_copy_is_not_judged_against_a_run_that_had_more_free_cores(ba
     slower = scaled_copy(slower, tmp_path / "slower3", "np_copy", 2.5)
     busy = with_speedup(slower, tmp_path / "busy", 1.0)
     result = compare.compare(compare.Side(quiet), compare.Side(busy))
-    assert result.cores == (1.9, 1.0)
+    assert result.machine.cores == (1.9, 1.0)
     assert one(result, "clone", 64 * MiB).status == "contended"
     assert one(result, "from_numpy", 8).status == "regression", "a call-bound case does not use the pool"
     assert one(result, "np_copy", 32 * KiB).status == "regression", "numpy copies on one thread"
@@ -229,12 +232,44 @@ def test_a_threaded_copy_is_not_judged_against_a_run_that_had_more_free_cores(ba
         result = compare.compare(compare.Side(quiet), compare.Side(with_speedup(slower, tmp_path / f"c{other}", other)))
         assert one(result, "clone", 64 * MiB).status == "regression"
     unknown = compare.compare(compare.Side(baseline), compare.Side(busy))
-    assert unknown.cores == (None, 1.0) and one(unknown, "clone", 64 * MiB).status == "regression"
+    assert unknown.machine.cores == (None, 1.0) and one(unknown, "clone", 64 * MiB).status == "regression"
     proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "compare", quiet, busy, "--json"],
                           capture_output=True, text=True)
     assert proc.returncode == 1, "the call-bound regression still fails the gate"
     data = json.loads(proc.stdout)
     assert data["summary"]["contended"] == 1 and data["parallel_speedup"] == {"baseline": 1.9, "candidate": 1.0}
+
+
+def test_a_streaming_copy_is_judged_against_the_runs_memory_bandwidth(baseline, tmp_path):
+    """Other tenants' memory traffic slows every 64 MiB copy of a run alike: a run that read 1.4x
+    less bandwidth and copied 1.4x slower has not regressed, one that copied 2x slower has, and a
+    copy that stays in the cache is judged on its own time."""
+    fast = with_reading(baseline, tmp_path / "fast", suite.MEMORY_BANDWIDTH, 21.0)
+    slower = scaled_copy(baseline, tmp_path / "slower", "tensor", 1.4)
+    slower = scaled_copy(slower, tmp_path / "slower2", "clone", 2.0)
+    slower = scaled_copy(slower, tmp_path / "slower3", "np_copy", 1.4)
+    slow = with_reading(slower, tmp_path / "slow", suite.MEMORY_BANDWIDTH, 15.0)
+    result = compare.compare(compare.Side(fast), compare.Side(slow))
+    assert result.machine.bandwidth == (21.0, 15.0) and result.machine.slowdown == pytest.approx(1.4)
+    tensor = one(result, "tensor", 64 * MiB)
+    assert tensor.status == "same" and tensor.ratio == pytest.approx(1.4) and tensor.expected == pytest.approx(1.4)
+    assert one(result, "clone", 64 * MiB).status == "regression", "2x slower against 1.4x less bandwidth"
+    assert one(result, "np_copy", 32 * KiB).status == "regression", "in the cache: its own time"
+    assert one(result, "np_copy", 32 * KiB).expected == 1.0
+    text = compare.render_text(result)
+    assert "judged against the runs' memory bandwidth (15.0 GB/s in the candidate's run, 21.0 in the baseline's" in text
+    assert "vs machine" in text and "1.43x" in text, "clone: 2.0x / 1.4"
+    same_bandwidth = compare.compare(compare.Side(fast), compare.Side(with_reading(slower, tmp_path / "s21",
+                                                                                  suite.MEMORY_BANDWIDTH, 21.0)))
+    assert one(same_bandwidth, "tensor", 64 * MiB).status == "regression", "1.4x slower with the same bandwidth"
+    assert "memory bandwidth" not in compare.render_text(same_bandwidth)
+    unknown = compare.compare(compare.Side(baseline), compare.Side(slow))
+    assert unknown.machine.slowdown == 1.0 and one(unknown, "tensor", 64 * MiB).status == "regression"
+    proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "compare", fast, slow, "--json"],
+                          capture_output=True, text=True)
+    data = json.loads(proc.stdout)
+    assert data["memory_bandwidth"] == {"baseline": 21.0, "candidate": 15.0}
+    assert {c["path"]: c["expected"] for c in data["cases"] if c["size"] == 64 * MiB}["tensor"] == pytest.approx(1.4)
 
 
 def test_counts_are_gated_tightly_with_a_floor(baseline, tmp_path):

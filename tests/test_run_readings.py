@@ -1,0 +1,68 @@
+"""What a run reads of the machine in every round: the free cores (bridge_bench.cores) and the
+memory bandwidth (bridge_bench.bandwidth); what each measures, and how a run's rounds add up."""
+
+import re
+import shutil
+import time
+
+import pytest
+
+from bridge_bench import asvrun, bandwidth, cores, sampling, suite
+
+
+def test_work_that_waits_runs_side_by_side_and_work_that_holds_the_gil_does_not():
+    """Two threads that sleep overlap whatever else the machine runs; two that hold the GIL take
+    turns. The reading tells the two apart on a busy machine too."""
+    assert cores.parallel_speedup(2, 0.05, lambda: time.sleep(0.003)) > 1.6
+    assert cores.parallel_speedup(2, 0.05, lambda: sum(range(30000))) < 1.3
+    assert cores.parallel_speedup(1) == 1.0
+
+
+def test_the_default_work_reads_between_one_thread_and_all_of_them():
+    assert 0.5 < cores.parallel_speedup(2, 0.05) < 2.5
+
+
+READERS = [(cores, "parallel_speedup", lambda: cores.run_reading(2)),
+           (bandwidth, "memory_bandwidth", bandwidth.run_reading)]
+
+
+@pytest.mark.parametrize("module, measure, run_reading", READERS, ids=["cores", "bandwidth"])
+def test_a_run_reports_the_median_of_its_rounds_readings(monkeypatch, module, measure, run_reading):
+    """Every round adds a reading to the run's record; the track reports the median so far, and
+    a line another process has half written is skipped."""
+    monkeypatch.setenv(sampling.RUN_VARIABLE, f"test-readings-{time.monotonic_ns()}")
+    readings = iter([1.9, 1.0, 1.8])
+    monkeypatch.setattr(module, measure, lambda *args: next(readings))
+    folder = sampling.record_folder()
+    try:
+        assert run_reading() == 1.9
+        with (folder / module.READINGS).open("a") as out:
+            out.write("1.8e")  # half written
+        (folder / module.READINGS).write_text((folder / module.READINGS).read_text() + "\n")
+        assert run_reading() == pytest.approx(1.45)
+        assert run_reading() == 1.8
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_memory_bandwidth_is_bytes_over_the_median_copy(monkeypatch):
+    """GB/s = bytes / the median copy's seconds: a clock that advances 2, 1 and 3 ms per copy
+    reads 2 ms, whatever the machine is doing."""
+    steps = iter([0.0, 0.002, 1.0, 1.001, 2.0, 2.003])
+    monkeypatch.setattr(bandwidth.timeit, "default_timer", lambda: next(steps))
+    assert bandwidth.memory_bandwidth(0.0, size=4 * 2**20) == pytest.approx(4 * 2**20 / 0.002 / 1e9)
+
+
+def test_a_real_reading_is_a_memory_bandwidth():
+    """From well under a memory bus to well over one: catches a reading in the wrong unit."""
+    assert 0.2 < bandwidth.memory_bandwidth(0.02, size=8 * 2**20) < 500
+
+
+@pytest.mark.parametrize("bench", [[], ["bench_sizes", "bench_context"]])
+def test_every_round_reads_the_machine_again(bench):
+    """Rounds after the first run the timed benchmarks and the free-cores and bandwidth tracks, nothing else."""
+    again = asvrun.timed_only(bench)
+    picked = {b.name for b in suite.BENCHMARKS if any(re.search(r, b.name) for r in again)}
+    assert {suite.PARALLEL_SPEEDUP.name, suite.MEMORY_BANDWIDTH.name} <= picked
+    assert suite.TORCH_THREADS.name not in picked and "bench_sizes.NumpyToTorch.track_faults" not in picked
+    assert "bench_sizes.NumpyToTorch.time_convert" in picked
