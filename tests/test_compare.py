@@ -240,36 +240,40 @@ def test_a_threaded_copy_is_not_judged_against_a_run_that_had_more_free_cores(ba
     assert data["summary"]["contended"] == 1 and data["parallel_speedup"] == {"baseline": 1.9, "candidate": 1.0}
 
 
-def test_a_streaming_copy_is_judged_against_the_runs_memory_bandwidth(baseline, tmp_path):
-    """Other tenants' memory traffic slows every 64 MiB copy of a run alike: a run that read 1.4x
-    less bandwidth and copied 1.4x slower has not regressed, one that copied 2x slower has, and a
-    copy that stays in the cache is judged on its own time."""
-    fast = with_reading(baseline, tmp_path / "fast", suite.MEMORY_BANDWIDTH, 21.0)
-    slower = scaled_copy(baseline, tmp_path / "slower", "tensor", 1.4)
-    slower = scaled_copy(slower, tmp_path / "slower2", "clone", 2.0)
-    slower = scaled_copy(slower, tmp_path / "slower3", "np_copy", 1.4)
-    slow = with_reading(slower, tmp_path / "slow", suite.MEMORY_BANDWIDTH, 15.0)
-    result = compare.compare(compare.Side(fast), compare.Side(slow))
-    assert result.machine.bandwidth == (21.0, 15.0) and result.machine.slowdown == pytest.approx(1.4)
-    tensor = one(result, "tensor", 64 * MiB)
-    assert tensor.status == "same" and tensor.ratio == pytest.approx(1.4) and tensor.expected == pytest.approx(1.4)
-    assert one(result, "clone", 64 * MiB).status == "regression", "2x slower against 1.4x less bandwidth"
-    assert one(result, "np_copy", 32 * KiB).status == "regression", "in the cache: its own time"
-    assert one(result, "np_copy", 32 * KiB).expected == 1.0
+def test_a_call_bound_case_is_judged_against_the_runs_cpu_speed(baseline, tmp_path):
+    """The machine's CPU runs a few percent slower through some whole runs, every call alike: a
+    run whose fixed call took 1.1x as long and whose calls took 1.2x has not regressed by 1.2x, and
+    a run whose CPU was 5 % faster hides a 1.10x slowdown that is 1.16x for the same CPU. A
+    memory-bound copy is judged on its own time."""
+    usual = with_reading(baseline, tmp_path / "usual", suite.CALL_TIME, 100.0)
+    slower = scaled_copy(baseline, tmp_path / "slower", "from_numpy", 1.2)
+    slower = scaled_copy(slower, tmp_path / "slower2", "np_copy", 1.2)
+    slow_cpu = with_reading(slower, tmp_path / "slow_cpu", suite.CALL_TIME, 110.0)
+    result = compare.compare(compare.Side(usual), compare.Side(slow_cpu))
+    assert result.machine.call_time == (100.0, 110.0) and result.machine.slowdown == pytest.approx(1.1)
+    small = one(result, "from_numpy", 8)
+    assert small.status == "same" and small.ratio == pytest.approx(1.2) and small.expected == pytest.approx(1.1)
+    assert one(result, "np_copy", 32 * KiB).status == "same", "an in-cache copy: the CPU's work too"
+    assert one(result, "tensor", 64 * MiB).expected == 1.0, "memory-bound: its own time"
     text = compare.render_text(result)
-    assert "judged against the runs' memory bandwidth (15.0 GB/s in the candidate's run, 21.0 in the baseline's" in text
-    assert "vs machine" in text and "1.43x" in text, "clone: 2.0x / 1.4"
-    same_bandwidth = compare.compare(compare.Side(fast), compare.Side(with_reading(slower, tmp_path / "s21",
-                                                                                  suite.MEMORY_BANDWIDTH, 21.0)))
-    assert one(same_bandwidth, "tensor", 64 * MiB).status == "regression", "1.4x slower with the same bandwidth"
-    assert "memory bandwidth" not in compare.render_text(same_bandwidth)
-    unknown = compare.compare(compare.Side(baseline), compare.Side(slow))
-    assert unknown.machine.slowdown == 1.0 and one(unknown, "tensor", 64 * MiB).status == "regression"
-    proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "compare", fast, slow, "--json"],
+    assert "judged against the runs' CPU speed (a fixed call took 110.0 ns in the candidate's run, 100.0 in" in text
+    same_cpu = compare.compare(compare.Side(usual), compare.Side(with_reading(slower, tmp_path / "same_cpu",
+                                                                             suite.CALL_TIME, 100.0)))
+    assert one(same_cpu, "from_numpy", 8).status == "regression", "1.2x slower on the same CPU"
+    assert "CPU speed" not in compare.render_text(same_cpu)
+    hidden = scaled_copy(baseline, tmp_path / "hidden", "from_numpy", 1.10)
+    fast_cpu = compare.compare(compare.Side(usual), compare.Side(with_reading(hidden, tmp_path / "fast_cpu",
+                                                                             suite.CALL_TIME, 95.0)))
+    row = one(fast_cpu, "from_numpy", 8)
+    assert row.status == "regression" and row.ratio == pytest.approx(1.10), "1.10 / 0.95 = 1.16 past 1.11"
+    assert "vs machine" in compare.render_text(fast_cpu) and "1.16x" in compare.render_text(fast_cpu)
+    unknown = compare.compare(compare.Side(baseline), compare.Side(slow_cpu))
+    assert unknown.machine.slowdown == 1.0 and one(unknown, "from_numpy", 8).status == "regression"
+    proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "compare", usual, slow_cpu, "--json"],
                           capture_output=True, text=True)
     data = json.loads(proc.stdout)
-    assert data["memory_bandwidth"] == {"baseline": 21.0, "candidate": 15.0}
-    assert {c["path"]: c["expected"] for c in data["cases"] if c["size"] == 64 * MiB}["tensor"] == pytest.approx(1.4)
+    assert data["call_time"] == {"baseline": 100.0, "candidate": 110.0}
+    assert {c["path"]: c["expected"] for c in data["cases"] if c["size"] == 8}["from_numpy"] == pytest.approx(1.1)
 
 
 def test_counts_are_gated_tightly_with_a_floor(baseline, tmp_path):

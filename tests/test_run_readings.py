@@ -1,5 +1,6 @@
-"""What a run reads of the machine in every round: the free cores (bridge_bench.cores) and the
-memory bandwidth (bridge_bench.bandwidth); what each measures, and how a run's rounds add up."""
+"""What a run reads of the machine in every round: the free cores (bridge_bench.cores), the time
+of a fixed call (bridge_bench.cpu) and the memory bandwidth (bridge_bench.bandwidth); what each
+measures, and how a run's rounds add up."""
 
 import re
 import shutil
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from bridge_bench import asvrun, bandwidth, cores, sampling, suite
+from bridge_bench import asvrun, bandwidth, cores, cpu, sampling, suite
 
 
 def test_work_that_waits_runs_side_by_side_and_work_that_holds_the_gil_does_not():
@@ -23,10 +24,11 @@ def test_the_default_work_reads_between_one_thread_and_all_of_them():
 
 
 READERS = [(cores, "parallel_speedup", lambda: cores.run_reading(2)),
+           (cpu, "call_time", cpu.run_reading),
            (bandwidth, "memory_bandwidth", bandwidth.run_reading)]
 
 
-@pytest.mark.parametrize("module, measure, run_reading", READERS, ids=["cores", "bandwidth"])
+@pytest.mark.parametrize("module, measure, run_reading", READERS, ids=["cores", "cpu", "bandwidth"])
 def test_a_run_reports_the_median_of_its_rounds_readings(monkeypatch, module, measure, run_reading):
     """Every round adds a reading to the run's record; the track reports the median so far, and
     a line another process has half written is skipped."""
@@ -53,6 +55,19 @@ def test_memory_bandwidth_is_bytes_over_the_median_copy(monkeypatch):
     assert bandwidth.memory_bandwidth(0.0, size=4 * 2**20) == pytest.approx(4 * 2**20 / 0.002 / 1e9)
 
 
+def test_the_call_time_is_the_median_window_in_nanoseconds(monkeypatch):
+    """Each window keeps its fastest batch, as a look does; the reading is their median, in ns."""
+    windows = iter([2e-7, 1e-7, 3e-7])
+    monkeypatch.setattr(cpu.sampling, "time_window",
+                        lambda call, number, **kw: sampling.Window(next(windows), number, 3))
+    assert cpu.call_time(0.0) == pytest.approx(200.0)
+
+
+def test_a_real_call_time_is_a_call_from_python_into_c():
+    """Between a bare C call and a slow Python function: catches a reading in the wrong unit."""
+    assert 10 < cpu.call_time(0.02) < 10_000
+
+
 def test_a_real_reading_is_a_memory_bandwidth():
     """From well under a memory bus to well over one: catches a reading in the wrong unit."""
     assert 0.2 < bandwidth.memory_bandwidth(0.02, size=8 * 2**20) < 500
@@ -60,9 +75,11 @@ def test_a_real_reading_is_a_memory_bandwidth():
 
 @pytest.mark.parametrize("bench", [[], ["bench_sizes", "bench_context"]])
 def test_every_round_reads_the_machine_again(bench):
-    """Rounds after the first run the timed benchmarks and the free-cores and bandwidth tracks, nothing else."""
+    """Rounds after the first run the timed benchmarks and the machine's tracks, nothing else."""
     again = asvrun.timed_only(bench)
     picked = {b.name for b in suite.BENCHMARKS if any(re.search(r, b.name) for r in again)}
-    assert {suite.PARALLEL_SPEEDUP.name, suite.MEMORY_BANDWIDTH.name} <= picked
+    assert {b.name for b in suite.EVERY_ROUND} == {suite.PARALLEL_SPEEDUP.name, suite.CALL_TIME.name,
+                                                   suite.MEMORY_BANDWIDTH.name}
+    assert {b.name for b in suite.EVERY_ROUND} <= picked
     assert suite.TORCH_THREADS.name not in picked and "bench_sizes.NumpyToTorch.track_faults" not in picked
     assert "bench_sizes.NumpyToTorch.time_convert" in picked
