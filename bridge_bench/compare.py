@@ -19,7 +19,8 @@ Three kinds of case, three rules, each about the figure that is published:
   the published figure, not the fastest look (the fastest look moves by layout, up to 1.14x, so
   it cannot be asked for the whole factor). A memory-bound case varies between processes (page
   placement, huge pages, other tenants' memory traffic), so there the fastest look and the median
-  of all looks must differ past the factor: three estimates agree, or nothing is said.
+  of all looks must differ past the factor, and the looks themselves by Mann-Whitney U
+  (`MEMORY_P`): three estimates and the test agree, or nothing is said.
   The in-cache and memory-bound copies that torch makes (the catalogue's `threaded` paths) use its
   thread pool, so they are as fast as a second core is free; where the candidate's run had fewer
   free cores than the baseline's (`bench_context.track_parallel_speedup`, bridge_bench.cores; by
@@ -82,6 +83,11 @@ THREADED = ("in-cache", "memory-bound")
 #: The timed classes judged on their ratios over the two runs' call times (bridge_bench.cpu): what
 #: they cost is the CPU's work, not memory's.
 CPU_BOUND = ("call-bound", "in-cache")
+#: A memory-bound case's looks must also differ by Mann-Whitney U at this p (two-sided), where the
+#: looks are enough for it: a 16 MiB `torch.tensor(a)` whose looks spread 0.17-0.6 ms within each
+#: run moved 1.48x and 1.66x between identical runs, the three estimates agreeing, at p = 0.09 and
+#: 0.02; scaled by 1.5x, the same looks differ at p = 0.0007-0.003 (README, "A second machine").
+MEMORY_P = 0.01
 #: Counts per call: changes beyond this factor and beyond the unit's floor are real.
 COUNT_FACTOR = 1.10
 COUNT_FLOORS = {"faults/call": 8.0, "bytes/call": 4096.0}
@@ -248,12 +254,22 @@ class Machine:
         return 1.0 if None in self.call_time else self.call_time[1] / self.call_time[0]
 
 
+def looks_differ(a: list[float], b: list[float], p: float = MEMORY_P) -> bool:
+    """Whether two sides' looks differ by Mann-Whitney U at `p`; True where there are too few looks
+    for the test to reach `p` at all (then the estimates alone decide)."""
+    from asv._stats import mann_whitney_u
+
+    if 2 / math.comb(len(a) + len(b), len(a)) >= p:
+        return True
+    return mann_whitney_u(a, b)[1] < p
+
+
 def _judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.Series:
     """One paired case: its class, ratio, factor and status.
 
     `evidence` says, for (worse, better), whether the data back a change beyond the factor: for
     call-bound cases the fastest look, past half the factor's margin; for memory-bound cases the
-    fastest look and the median of all looks, past the factor; for counts the floor; for the rest
+    fastest look and the median of all looks, past the factor, and the looks by `looks_differ`; for counts the floor; for the rest
     asv's test. A call-bound case or an in-cache copy (`CPU_BOUND`) is judged on its ratios over
     the machine's (`Machine.slowdown`, the column 'expected'): a run whose CPU ran the fixed call
     slower is expected to run every such call slower by as much. A change of a copy torch makes
@@ -273,10 +289,12 @@ def _judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.S
         need = 1 + (factor - 1) / 2  # layouts move a fastest look by up to 1.14x
         if kind == "call-bound":
             need = min(need, CALL_BOUND_FASTEST)
+        shifted = True
         if kind == "memory-bound":
             others.append(statistics.median(looks_cand) / statistics.median(looks_base))
             need = factor
-        evidence = (min(others) > need, max(others) < 1 / need)
+            shifted = looks_differ(looks_base, looks_cand)
+        evidence = (min(others) > need and shifted, max(others) < 1 / need and shifted)
     elif kind == "count":
         factor, floor = COUNT_FACTOR, COUNT_FLOORS[row["unit_base"]]
         evidence = (cand - base > floor, base - cand > floor)

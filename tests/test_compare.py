@@ -193,6 +193,24 @@ def test_a_memory_bound_case_needs_three_estimates_to_agree(baseline, tmp_path):
     assert row.ratio == pytest.approx(1.4) and row.status == "same"
 
 
+def test_memory_bound_looks_that_overlap_are_not_a_change(baseline, tmp_path):
+    """A 16 MiB `torch.tensor(a)` on a machine whose L3 is its 32 MiB: its looks spread 0.19-0.74 ms
+    within each of two identical runs, and the published figure, the fastest look and the median of
+    all looks moved 1.66x, 1.58x and 1.25x between them; the looks overlap (Mann-Whitney p = 0.02),
+    so it is the same. The first run's looks 1.5x slower differ (p < 0.001): a regression."""
+    ms = 1e-3
+    first = [x * ms for x in (0.19, 0.22, 0.26, 0.28, 0.29, 0.29, 0.30, 0.35, 0.36, 0.38, 0.40, 0.44)]
+    second = [x * ms for x in (0.30, 0.32, 0.34, 0.35, 0.36, 0.36, 0.38, 0.39, 0.40, 0.42, 0.48, 0.74)]
+    base = with_looks(baseline, tmp_path / "first", "tensor", 64 * MiB, first)
+    row = one(compare.compare(compare.Side(base), compare.Side(with_looks(baseline, tmp_path / "second", "tensor",
+                                                                         64 * MiB, second))), "tensor", 64 * MiB)
+    assert row.kind == "memory-bound" and row.ratio > 1.5 and row.status == "same"
+    slower = with_looks(baseline, tmp_path / "slower", "tensor", 64 * MiB, [x * 1.5 for x in first])
+    assert one(compare.compare(compare.Side(base), compare.Side(slower)), "tensor", 64 * MiB).status == "regression"
+    assert not compare.looks_differ(first, second) and compare.looks_differ(first, [x * 1.5 for x in first])
+    assert compare.looks_differ([1.0, 1.1], [1.0, 1.1]), "too few looks for the test to say: the estimates decide"
+
+
 def with_reading(results: Path, dest: Path, track: suite.Benchmark, value: float) -> Path:
     """A copy of a real results folder whose run read `value` in one of bench_context's machine tracks."""
     shutil.copytree(results, dest)
