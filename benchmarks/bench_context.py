@@ -36,8 +36,8 @@ track_parallel_speedup.unit = "cores"
 
 def track_call_time():
     """A fixed call of no library under test, over this run's rounds so far (bridge_bench.cpu):
-    `bridge-bench run` measures it in every round, and compare judges a call-bound case against
-    the two runs' readings."""
+    `bridge-bench run` measures it in every round, and compare judges call-bound cases and
+    in-cache copies against the two runs' readings."""
     return cpu.run_reading()
 
 

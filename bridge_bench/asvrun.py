@@ -108,9 +108,10 @@ def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, st
 
 def timed_only(bench: list[str]) -> list[str]:
     """The `--bench` regexes narrowed to `time_` benchmarks and `suite.EVERY_ROUND`: rounds after
-    the first look again, and read the free cores and the memory bandwidth again, while counts, peak
-    memory and the rest of the context, which do not vary with the machine's speed, are measured
-    once (in the first round); at every round they doubled a full run's time."""
+    the first look again, and read again what the machine gave the run (free cores, CPU speed,
+    memory bandwidth), while counts, peak memory and the rest of the context, which do not vary
+    with the machine's speed, are measured once (in the first round); at every round they doubled
+    a full run's time."""
     tracks = "|".join(re.escape(b.name) for b in suite.EVERY_ROUND)
     again = rf"(?:\.time_|^(?:{tracks})$)"
     return [rf"^(?=.*{again}).*?(?:{regex})" for regex in bench] or [again]

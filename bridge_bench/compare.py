@@ -249,7 +249,7 @@ class Machine:
         return cls(*((read(base), read(cand)) for read in (parallel_speedup, call_time, memory_bandwidth)))
 
     @property
-    def slowdown(self) -> float:
+    def cpu_slowdown(self) -> float:
         """How much slower the candidate's run ran the fixed call; 1.0 if a side has no reading."""
         return 1.0 if None in self.call_time else self.call_time[1] / self.call_time[0]
 
@@ -269,9 +269,9 @@ def _judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.S
 
     `evidence` says, for (worse, better), whether the data back a change beyond the factor: for
     call-bound cases the fastest look, past half the factor's margin; for memory-bound cases the
-    fastest look and the median of all looks, past the factor, and the looks by `looks_differ`; for counts the floor; for the rest
-    asv's test. A call-bound case or an in-cache copy (`CPU_BOUND`) is judged on its ratios over
-    the machine's (`Machine.slowdown`, the column 'expected'): a run whose CPU ran the fixed call
+    fastest look and the median of all looks, past the factor, and the looks by `looks_differ`;
+    for counts the floor; for the rest asv's test. A call-bound case or an in-cache copy (`CPU_BOUND`) is judged on its ratios over
+    the machine's (`Machine.cpu_slowdown`, the column 'expected'): a run whose CPU ran the fixed call
     slower is expected to run every such call slower by as much. A change of a copy torch makes
     with its thread pool, in the direction the free cores moved, is 'contended', not judged.
     """
@@ -283,7 +283,7 @@ def _judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.S
         kind = timed_class(row["path"], row["size"], base)
         factor = factors[kind]
         if kind in CPU_BOUND:
-            expected = machine.slowdown
+            expected = machine.cpu_slowdown
         looks_base, looks_cand = row["samples_base"], [x / expected for x in row["samples_cand"]]
         others = [min(looks_cand) / min(looks_base)]
         need = 1 + (factor - 1) / 2  # layouts move a fastest look by up to 1.14x
@@ -428,7 +428,7 @@ def machine_note(comparison: Comparison) -> str | None:
     base, cand = comparison.machine.call_time
     return (f"{count} call-bound and in-cache cases judged against the runs' CPU speed (a fixed call took "
             f"{cand:.1f} ns in the candidate's run, {base:.1f} in the baseline's, bench_context.track_call_time): "
-            f"their ratios divided by {comparison.machine.slowdown:.3f} before the factor (column 'vs machine')")
+            f"their ratios divided by {comparison.machine.cpu_slowdown:.3f} before the factor (column 'vs machine')")
 
 
 def notes(comparison: Comparison) -> list[str]:

@@ -268,7 +268,7 @@ def test_a_call_bound_case_is_judged_against_the_runs_cpu_speed(baseline, tmp_pa
     slower = scaled_copy(slower, tmp_path / "slower2", "np_copy", 1.2)
     slow_cpu = with_reading(slower, tmp_path / "slow_cpu", suite.CALL_TIME, 110.0)
     result = compare.compare(compare.Side(usual), compare.Side(slow_cpu))
-    assert result.machine.call_time == (100.0, 110.0) and result.machine.slowdown == pytest.approx(1.1)
+    assert result.machine.call_time == (100.0, 110.0) and result.machine.cpu_slowdown == pytest.approx(1.1)
     small = one(result, "from_numpy", 8)
     assert small.status == "same" and small.ratio == pytest.approx(1.2) and small.expected == pytest.approx(1.1)
     assert one(result, "np_copy", 32 * KiB).status == "same", "an in-cache copy: the CPU's work too"
@@ -286,7 +286,7 @@ def test_a_call_bound_case_is_judged_against_the_runs_cpu_speed(baseline, tmp_pa
     assert row.status == "regression" and row.ratio == pytest.approx(1.10), "1.10 / 0.95 = 1.16 past 1.11"
     assert "vs machine" in compare.render_text(fast_cpu) and "1.16x" in compare.render_text(fast_cpu)
     unknown = compare.compare(compare.Side(baseline), compare.Side(slow_cpu))
-    assert unknown.machine.slowdown == 1.0 and one(unknown, "from_numpy", 8).status == "regression"
+    assert unknown.machine.cpu_slowdown == 1.0 and one(unknown, "from_numpy", 8).status == "regression"
     proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "compare", usual, slow_cpu, "--json"],
                           capture_output=True, text=True)
     data = json.loads(proc.stdout)
