@@ -6,8 +6,9 @@ the 64 MiB copies of numpy and torch alike read 1.25-2x slower through one whole
 the next, with the same free cores. Like the free cores (bridge_bench.cores), each round of a run
 reads it and `track_memory_bandwidth` reports the median of the run's readings, so a reader (the
 dashboard, `bridge-bench compare`) can see whether two runs' machines streamed memory alike.
-compare does not divide by it: in four quiet runs on the AMD machine its readings moved 1.11x
-while the 64 MiB copies moved under 1.04x (README, "Figures").
+compare does not divide by it: over two sets of four quiet runs on the AMD machine its readings
+moved 1.11x and 1.20x while the median copy of 64 MiB and more moved at most 1.05x between two
+runs (README, "Figures").
 
 The copy is libc's `memmove` through ctypes, between two buffers touched before timing: no torch
 or numpy code, so an upgrade of either cannot move it.
