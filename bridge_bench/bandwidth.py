@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import statistics
-import time
 import timeit
 
 from bridge_bench import sampling
@@ -36,13 +35,12 @@ def memory_bandwidth(seconds: float = READING_S, size: int = SIZE) -> float:
     (at least 3)."""
     source, target = (ctypes.c_char * size)(), (ctypes.c_char * size)()  # zero-filled: every page touched
     ctypes.memmove(target, source, size)
-    times = []
-    end = time.monotonic() + seconds
-    while time.monotonic() < end or len(times) < 3:
+
+    def copy() -> float:
         start = timeit.default_timer()
         ctypes.memmove(target, source, size)
-        times.append(timeit.default_timer() - start)
-    return size / statistics.median(times) / 1e9
+        return timeit.default_timer() - start
+    return size / statistics.median(sampling.repeat_for(copy, seconds)) / 1e9
 
 
 def run_reading() -> float:

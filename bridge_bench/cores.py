@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import statistics
 import threading
-import time
 import timeit
 from typing import Callable
 
@@ -72,14 +71,13 @@ def parallel_speedup(threads: int, seconds: float = READING_S, work: Callable[[]
     if threads <= 1:
         return 1.0
     work = work or _hashing()
-    ratios = []
-    end = time.monotonic() + seconds
-    while time.monotonic() < end or len(ratios) < 3:
+
+    def pair() -> float:
         start = timeit.default_timer()
         work()
         one = timeit.default_timer() - start
-        ratios.append(threads * one / _together(work, threads))
-    return statistics.median(ratios)
+        return threads * one / _together(work, threads)
+    return statistics.median(sampling.repeat_for(pair, seconds))
 
 
 def run_reading(threads: int) -> float:

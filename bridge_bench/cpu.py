@@ -17,7 +17,6 @@ nor numpy, so an upgrade of either cannot move it. A reading times it as a look 
 from __future__ import annotations
 
 import statistics
-import time
 import timeit
 
 from bridge_bench import sampling
@@ -33,14 +32,11 @@ def _call():
     return memoryview(BUFFER).cast("B")
 
 
-def call_time(seconds: float = READING_S, call=_call) -> float:
+def call_time(seconds: float = READING_S) -> float:
     """Nanoseconds per call: the median over windows, timed for `seconds` (at least 3), of each
     window's fastest batch."""
-    number = sampling.calibrate(timeit.Timer(call))
-    windows = []
-    end = time.monotonic() + seconds
-    while time.monotonic() < end or len(windows) < 3:
-        windows.append(sampling.time_window(call, number, warmup_batches=0).seconds)
+    number = sampling.calibrate(timeit.Timer(_call))
+    windows = sampling.repeat_for(lambda: sampling.time_window(_call, number, warmup_batches=0).seconds, seconds)
     return statistics.median(windows) * 1e9
 
 

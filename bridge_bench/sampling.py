@@ -297,10 +297,20 @@ def record_folder() -> Path:
     return folder
 
 
+def repeat_for(measure: Callable[[], float], seconds: float, at_least: int = 3) -> list[float]:
+    """`measure()` again and again for `seconds`, and at least `at_least` times: the readings of
+    what the machine gives a run (`cores`, `cpu`, `bandwidth`)."""
+    readings = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end or len(readings) < at_least:
+        readings.append(measure())
+    return readings
+
+
 def run_median(name: str, reading: float) -> float:
     """Add `reading` to the file `name` of this run's record; the median of the run's readings so far.
 
-    A track benchmark read in every round (`cores`, `bandwidth`) reports this: asv keeps one value
+    A track benchmark read in every round (`cores`, `cpu`, `bandwidth`) reports this: asv keeps one value
     of a track, the last round's, which then stands for the whole run, not one moment of it."""
     file = record_folder() / name
     with file.open("a") as out:
