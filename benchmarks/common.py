@@ -51,9 +51,15 @@ from asv_runner.benchmarks._base import _get_first_attr
 from asv_runner.benchmarks.mark import SkipNotImplemented
 from asv_runner.benchmarks.time import TimeBenchmark
 
-from bridge_bench import bindings, catalogue, inputs, sampling, suite
+from bridge_bench import bindings, catalogue, inputs, plan, sampling, suite
 
-inputs.reserve_for(max(inputs.SIZES))
+#: asv imports the suite to list it (`discover`, `check`) and to run it (`run_server`, the
+#: forkserver every benchmark process is forked from; `run`, with spawn). Only a process that runs
+#: benchmarks needs the shared source buffer (filling it takes ~0.8 s) and light forks.
+if sys.argv[1:2] not in (["discover"], ["check"]):
+    inputs.reserve_for(max(inputs.SIZES))
+    if os.environ.get("BB_COLLAPSE") == "1":
+        sampling.lighten_forks()
 
 #: The last call `bind` made in this process, and the case it made it for, as asv's parameters.
 _bound = (None, None)
@@ -145,7 +151,8 @@ class _CallTime(TimeBenchmark):
         looks = sampling.Looks(f"{self.name}{param}")
         if looks.refused:
             raise _skip(looks.refused)
-        if not looks.due():  # asv appends nothing: this case's looks stay as they are
+        round_, mode = plan.round_of(looks.state), plan.mode()
+        if not plan.due(looks.state, round_, mode):  # asv appends nothing: this case's looks stay as they are
             looks.skip()
             return {"samples": [], "number": self.number}
         try:
@@ -154,8 +161,8 @@ class _CallTime(TimeBenchmark):
             looks.wait()
             layout = sampling.randomize_layout()  # noqa: F841 - kept alive while looking
             call = self._call(param)
-            canary = sampling.Canary(looks.canary_floor())
-            window = self._window(call, self.number, param, canary, looks.extension())
+            extend_s = looks.extension() if plan.extends(looks.state, round_, mode) else 0.0
+            window = self._window(call, self.number, param, looks.canary(), extend_s)
         except NotImplementedError as exc:
             looks.refuse(str(exc))
             raise _skip(exc) from None
@@ -250,8 +257,9 @@ class _Conversions:
     param_names = ["path", "size", "dtype", "layout"]
     timeout = 300
     #: One look per round, and asv runs round 1 of every case before round 2: the looks at a case
-    #: are spread over the whole run, so no slow spell covers them all (bridge_bench.sampling).
-    rounds = sampling.LOOKS
+    #: are spread over the whole run, so no slow spell covers them all (bridge_bench.sampling);
+    #: how many of the rounds a case looks in is bridge_bench.plan's.
+    rounds = plan.LOOKS
 
     def time_convert(self, path, size, dtype, layout):
         return bind(path, inputs.Case(size, dtype, layout))

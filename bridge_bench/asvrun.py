@@ -8,17 +8,14 @@ folder) and a private HOME, so they never touch the user's results or `~/.asv-ma
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-from bridge_bench import estimate, sampling, suite
+from bridge_bench import estimate
 
 
 class AsvError(RuntimeError):
@@ -81,59 +78,6 @@ def results_dir(config: Path) -> Path:
     return config.resolve().parent / load_config(config).get("results_dir", "results")
 
 
-def run_existing(config: Path, machine: str, bench: list[str], env: dict[str, str] | None = None,
-                 extra: list[str] = (), python: str | None = None, rounds: int = sampling.LOOKS) -> str:
-    """`asv run -E existing --record-samples` on the checkout's HEAD, one asv process per round,
-    its timed results finalized (bridge_bench.estimate); returns the commit hash the results carry.
-
-    One asv process per round (`-a rounds=1`, later rounds `--append-samples`): asv forks every
-    benchmark process of a run from one forkserver, so within one `asv run` all looks share its
-    libraries' addresses; a new asv process per round gives every round a new forkserver, so the
-    looks sample those layouts too (README, "Figures": over four quiet runs of each kind, a call-bound
-    case's published figure moved at most 1.07x with one process per round against 1.13x with one
-    per run, and 0 against 24 comparisons passed 1.10; it costs a full run ~30 %). The rounds of
-    one run share their
-    `sampling.Looks` record through `sampling.RUN_VARIABLE`. Samples are always recorded: they are
-    the looks. `python` runs the benchmarks in another interpreter that has this project
-    installed (`-E existing:PYTHON`); by default the one running this.
-    """
-    with looks_record(env) as run_env:
-        for r in range(rounds):
-            print(f"bridge-bench: round {r + 1} of {rounds}", file=sys.stderr, flush=True)
-            commit = run_round(config, machine, timed_only(bench) if r else bench, run_env, extra, python,
-                               append=r > 0)
-    estimate.finalize(results_dir(config))
-    return commit
-
-
-def timed_only(bench: list[str]) -> list[str]:
-    """The `--bench` regexes narrowed to `time_` benchmarks and `suite.EVERY_ROUND`: rounds after
-    the first look again, and read again what the machine gave the run (free cores, CPU speed,
-    memory bandwidth), while counts, peak memory and the rest of the context, which do not vary
-    with the machine's speed, are measured once (in the first round); at every round they doubled
-    a full run's time."""
-    tracks = "|".join(re.escape(b.name) for b in suite.EVERY_ROUND)
-    again = rf"(?:\.time_|^(?:{tracks})$)"
-    return [rf"^(?=.*{again}).*?(?:{regex})" for regex in bench] or [again]
-
-
-@contextlib.contextmanager
-def looks_record(env: dict[str, str] | None = None):
-    """`env` (default: this process's) naming a new `sampling.Looks` record, removed afterwards,
-    after saying how many cases a slow stretch kept from their quiet looks."""
-    run = uuid.uuid4().hex
-    try:
-        yield {**(os.environ if env is None else env), sampling.RUN_VARIABLE: run}
-        short, fast = sampling.short_of_quiet(run)
-        if short:
-            print(f"bridge-bench: {short} of {fast} cases under {sampling.BATCH_S * 1e3:g} ms a call found fewer than "
-                  f"{sampling.QUIET_LOOKS} quiet looks, even extended: a slow stretch covered them and "
-                  "their figures may read slow; run them again, or compare with bridge-bench paired",
-                  file=sys.stderr)
-    finally:
-        shutil.rmtree(sampling.looks_folder(run), ignore_errors=True)
-
-
 def run_round(config: Path, machine: str, bench: list[str], env: dict[str, str], extra: list[str] = (),
               python: str | None = None, append: bool = False, managed: bool = False) -> str:
     """One round: one `asv run -a rounds=1`, appending its samples to the run's results when `append`.
@@ -174,43 +118,5 @@ def private_env(home: Path, machine: str, python: str | None = None, **extra: st
     return env
 
 
-def private_run(config: Path, workdir: Path, machine: str, bench: list[str], rounds: int = sampling.LOOKS,
-                **extra: str) -> Path:
-    """`run_existing` of the `bench` regexes with `config`'s suite, but everything it writes (results,
-    machine file, environments) under `workdir`: a developer's results and machine file are never
-    touched. `extra` goes into the benchmarks' environment. Returns the results folder."""
-    conf = private_config(config, workdir)
-    run_existing(conf, machine, bench, env=private_env(workdir / "home", machine, **extra), rounds=rounds)
-    return results_dir(conf)
-
-
 def result_files(results_dir: Path, machine: str) -> list[Path]:
     return [p for p in estimate.result_files(results_dir) if p.parent.name == machine]
-
-
-def run_paired(config: Path, sides: dict[str, tuple[str | None, dict[str, str]]], bench: list[str], out: Path,
-               rounds: int, machine: str = "bridge-bench-paired") -> dict[str, Path]:
-    """Run two environments of one machine in alternation, one round at a time, ABBA, so that a
-    slow stretch of the machine lands on both sides instead of on one.
-
-    `sides` maps a name ("baseline", "candidate") to (python, extra environment variables); each
-    side gets a private configuration and results folder under `out`, its rounds appended to one
-    result file (`--append-samples`). asv's own `--interleave-rounds` does this for managed
-    environments only, and cannot give two sides different environment variables.
-    Returns each side's results folder, finalized.
-    """
-    names = list(sides)
-    prepared = {}
-    with contextlib.ExitStack() as stack:
-        for name, (python, extra) in sides.items():
-            conf = private_config(config, out / name)
-            env = stack.enter_context(looks_record(private_env(out / name / "home", machine, python, **extra)))
-            prepared[name] = (conf, env, python)
-        for r in range(rounds):
-            for name in (names if r % 4 in (0, 3) else names[::-1]):
-                conf, env, python = prepared[name]
-                print(f"paired: round {r + 1} of {rounds}: {name}", file=sys.stderr, flush=True)
-                run_round(conf, machine, bench, env, python=python, append=r > 0)
-    for conf, _, _ in prepared.values():
-        estimate.finalize(results_dir(conf))
-    return {name: results_dir(prepared[name][0]) for name in names}

@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from bridge_bench import asvrun, catalogue, context, errors, estimate, fidelity, inputs, sampling
+from bridge_bench import asvrun, catalogue, context, errors, estimate, fidelity, inputs, plan, rounds
 
 EXIT_BAD_INPUT = 2
 #: A bug in bridge-bench itself: the traceback is printed; the nightly workflow fails on it.
@@ -77,7 +77,8 @@ def cmd_run(args) -> int:
                                   ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu")),
           file=sys.stderr)
     extra = ["--quick"] * args.quick + ["--show-stderr"] * args.show_stderr
-    asvrun.run_existing(args.config, machine, args.bench, extra=extra, rounds=1 if args.quick else sampling.LOOKS)
+    rounds.run(args.config, machine, args.bench, mode="rigorous" if args.rigorous else "adaptive", extra=extra,
+               rounds=1 if args.quick else plan.LOOKS)
     if not args.no_publish:
         asvrun.run_asv(["publish", "--config", str(args.config)], cwd=args.config.resolve().parent)
         conf = asvrun.load_config(args.config)
@@ -220,7 +221,7 @@ def cmd_paired(args) -> int:
                                   defaults=compare.PAIRED_FACTORS)
     sides = {"baseline": (args.baseline_python, _assignments(args.baseline_env, "--baseline-env")),
              "candidate": (args.candidate_python, _assignments(args.candidate_env, "--candidate-env"))}
-    dirs = asvrun.run_paired(args.config, sides, args.bench, args.out, args.rounds)
+    dirs = rounds.paired(args.config, sides, args.bench, args.out, args.rounds)
     result = compare.compare(compare.Side(dirs["baseline"]), compare.Side(dirs["candidate"]), factors)
     return _print_comparison(result, args)
 
@@ -276,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--machine", help="machine name (default: asv's, the host name)")
     p.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeatable)")
     p.add_argument("--quick", action="store_true", help="asv --quick: a smoke test, numbers not to be reported")
+    p.add_argument("--rigorous", action="store_true",
+                   help=f"the fixed design: every case {plan.LOOKS} looks (slow cases 6 while they agree), "
+                        "instead of looking until each figure is known; to check what stopping early costs")
     p.add_argument("--show-stderr", action="store_true", help="show skip reasons and benchmark output")
     p.add_argument("--no-publish", action="store_true", help="skip asv publish")
     p.set_defaults(func=cmd_run, needs_torch=True)

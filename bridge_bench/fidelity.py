@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge_bench import asvrun, catalogue, errors, estimate, inputs, results, sampling, suite, units
+from bridge_bench import asvrun, catalogue, errors, estimate, inputs, plan, results, rounds, sampling, suite, units
 
 BENCHMARKS = {d: suite.host_timing("bench_sizes", d).name for d in (catalogue.NUMPY_TO_TORCH, catalogue.TORCH_TO_NUMPY)}
 DEFAULT_PATHS = ("from_numpy", "numpy")
@@ -91,7 +91,7 @@ def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES) -> list[Row]:
         work = Path(tmp)
         regexes = [asvrun.bench_regex(BENCHMARKS[catalogue.get(pid).direction], (pid, size, "float32", "C"))
                    for pid, size in cases]
-        results_dir = asvrun.private_run(config, work, MACHINE, regexes, BRIDGE_BENCH_REFERENCE_DIR=str(work))
+        results_dir = rounds.private_run(config, work, MACHINE, regexes, BRIDGE_BENCH_REFERENCE_DIR=str(work))
         measured = _asv_figures(results_dir, cases)
         reference = _reference_loops(work)
     return [Row(pid, size, measured.get((pid, size)),
@@ -118,7 +118,7 @@ def passed(rows: list[Row], threshold: float = THRESHOLD) -> bool:
     return all(r.ok(threshold) for r in rows)
 
 
-TIGHT_PROCESSES = sampling.LOOKS
+TIGHT_PROCESSES = plan.LOOKS
 TIGHT_GAP_S = 0.5
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bridge_bench import asvrun, ceilings, devices, errors, results, suite
+from bridge_bench import asvrun, ceilings, devices, errors, results, rounds, suite
 from bridge_bench.inputs import Unsupported
 
 
@@ -48,7 +48,7 @@ def run(config: Path, out: Path, machine: str, allow_no_cuda: bool) -> int:
     """The check; 0 when it passes, 1 otherwise."""
     cuda = has_cuda(allow_no_cuda)
     root = config.resolve().parent
-    results_dir = asvrun.private_run(config, out.resolve(), machine, bench_regexes(devices.CHECK_SIZES))
+    results_dir = rounds.private_run(config, out.resolve(), machine, bench_regexes(devices.CHECK_SIZES))
     try:
         frame = results.load([results_dir], drop_unusable=False).frame
     except results.ResultsError as exc:  # not the user's input: asv's output

@@ -5,10 +5,9 @@ code, so a pair asv would build is a pair this runs. A plain `asv run --config a
 builds every environment before it measures one, and each holds a CUDA build of torch with its
 nvidia wheels (3-6 GB): a dozen do not fit this disk at once. So `sweep` takes the pairs in
 order, one environment on disk at a time besides the next one, which is built while the current
-one is measured: it runs the history selection (`BENCH`) in `sampling.LOOKS` rounds, one asv
-process each, as every run of this package does, finalizes the published figures
-(`bridge_bench.estimate`), runs the semantics probe with the pair's own interpreter, and removes
-the environment. Results land where the configuration puts them, under the names a plain
+one is measured: it runs the history selection (`BENCH`) in rounds, one asv process each, as every
+run of this package does (bridge_bench.rounds: adaptive looks, the published figures finalized),
+runs the semantics probe with the pair's own interpreter, and removes the environment. Results land where the configuration puts them, under the names a plain
 `asv run` of it gives, so `asv publish --config asv.history.json` draws them, and
 `bridge_bench.history_report` reads them with the probes.
 """
@@ -25,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bridge_bench import asvrun, estimate, inputs, sampling, suite
+from bridge_bench import asvrun, inputs, plan, rounds, suite
 
 #: What each pair runs: the size sweep of every host path (timed looks and counts), the dtype and
 #: layout sweeps at the in-cache size only (the per-element and per-layout cost of a release; the
@@ -158,15 +157,11 @@ def build(pair: Pair, pair_config: Path, log: Path, pip_cache: Path) -> float:
 
 
 def measure(pair: Pair, pair_config: Path, machine: str, bench: list[str] = BENCH,
-            rounds: int = sampling.LOOKS) -> None:
-    """The selection in `rounds` asv processes (one look a round), samples appended, then finalized."""
+            looks: int = plan.LOOKS) -> None:
+    """The selection in rounds of asv processes (bridge_bench.rounds: adaptive looks, at most
+    `looks`), finalized."""
     results = asvrun.results_dir(pair_config)
-    with asvrun.looks_record() as run_env:
-        for r in range(rounds):
-            print(f"history: {pair}: round {r + 1} of {rounds}", file=sys.stderr, flush=True)
-            asvrun.run_round(pair_config, machine, asvrun.timed_only(bench) if r else bench, run_env,
-                             append=r > 0, managed=True)
-    estimate.finalize(results)
+    rounds.run(pair_config, machine, bench, rounds=looks, managed=True, label=f"history: {pair}")
     if not _installed(pair):
         raise PairFailed(f"{pair}: the environment no longer holds that torch and numpy after the run; "
                          f"its results in {results} are not that pair's (did the project install upgrade one?)")
@@ -223,7 +218,7 @@ class _Builder:
 
 
 def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, keep: bool = False,
-          bench: list[str] = BENCH, rounds: int = sampling.LOOKS) -> list[Outcome]:
+          bench: list[str] = BENCH, looks: int = plan.LOOKS) -> list[Outcome]:
     """Build, measure, probe and remove every pair in order (module docstring); the outcome of each,
     also written to RECORD beside the results. A pair that fails is recorded and the sweep goes on."""
     todo = pairs(config, torch_versions)
@@ -248,7 +243,7 @@ def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, k
             print(f"history: {pair}: built in {outcome.setup_s:.0f} s ({outcome.env_bytes / 1e9:.1f} GB)",
                   file=sys.stderr, flush=True)
             start = time.monotonic()
-            measure(pair, configs[pair.name], machine, bench, rounds)
+            measure(pair, configs[pair.name], machine, bench, looks)
             outcome.run_s = time.monotonic() - start
             start = time.monotonic()
             probe(pair, workdir / SEMANTICS / f"{pair.name}.json")

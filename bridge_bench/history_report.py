@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from packaging.version import Version
 
-from bridge_bench import (analysis, catalogue, compare, errors, history, inputs, plots, render, results, sampling,
+from bridge_bench import (analysis, catalogue, compare, errors, history, inputs, plots, render, results,
                           semantics, suite)
 from bridge_bench.render import Section
 
@@ -244,7 +244,7 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
         "What changed",
         f"{len(frame['env'].unique())} environments: torch {', '.join(_ordered(frame['release']))}; numpy "
         f"{', '.join(_ordered(frame['numpy']))}. Each figure is the published one (the median of the quiet "
-        f"looks of {sampling.LOOKS} rounds). Times below are with numpy {base_numpy}, the numpy most releases ran with; "
+        f"looks, one a round). Times below are with numpy {base_numpy}, the numpy most releases ran with; "
         "`now / then` above 1 means the newest release is slower.",
         [("history_findings", "Oldest against newest release, per path", _findings(frame, base_numpy))])]
     for size, name, scale, unit in ((CALL_SIZE, "call", 1e9, "ns"), (MEMORY_SIZE, "memory", 1e6, "us")):

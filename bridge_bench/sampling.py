@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from bridge_bench import estimate, inputs
+from bridge_bench import inputs
 
 #: A batch of calls lasts at least this long: the timer reads and loop set-up are then under
 #: 0.1 %, and a batch is short enough to fit into a quiet moment.
@@ -63,15 +63,6 @@ MIN_BATCHES = 3
 WARMUP_BATCHES = 4
 #: ...unless they take longer than this (a 64 MiB copy: two or three calls).
 WARMUP_S = 0.02
-#: Looks at a case in a run (asv rounds): on a noisy day 40-60 % of them met a slow spell, and
-#: the published figure is the median of the rest (README, "Figures"); each round costs every
-#: case an asv process (~15 ms), which is what bounds the count in a 15-minute run.
-LOOKS = 12
-#: A case whose call takes a batch or more (a copy of megabytes) looks in every second round
-#: while its looks agree (within `estimate.QUIET`): its looks cost 5-30x more. Once they spread
-#: further (a 64 MiB copy: page placement, other tenants' traffic through the shared last-level
-#: cache), it looks in every round: the time goes where the variance is (README, "Figures").
-SLOW_STRIDE = 2
 #: CUDA paths measure in one process (no fork after CUDA): this many consecutive windows.
 IN_PROCESS_WINDOWS = 5
 #: A child that has not answered after this long is killed and the case recorded as hanging.
@@ -90,18 +81,12 @@ CANARY_S = 0.0001
 CANARY_QUIET = 1.2
 #: A look is *quiet* when one of its batches has a quiet canary on both sides. On a noisy day
 #: every look at a case can meet a slow spell (all 12 looks of `t.numpy(force=True)` of int64 at
-#: 32 KiB read 1.9-2.0x in one run, while the same case's neighbours found 2-4 quiet looks): in its
-#: last `EXTEND_ROUNDS` rounds a case with fewer than `QUIET_LOOKS` quiet looks keeps timing, for
-#: up to `EXTEND_S`, until a look is quiet. A quiet look then sets the fastest look, and the looks
-#: that met a spell are set aside (bridge_bench.estimate). In four full runs in a heavy noisy
-#: stretch, 237 of the 244 cases with at most one quiet look in rounds 1-8 (within 1.2x of their
-#: figure in quiet runs) had one in rounds 9-12, extended by up to 0.2 s: at their own rate about
-#: 40 % would have, at the rate of all cases in those rounds 82-96 %. A small run in a slow
-#: stretch of seconds still had a case with no quiet look, so a look may now go on for a second,
-#: and a run spends at most `EXTEND_BUDGET_S` in all on extending. Slow cases (a call of `BATCH_S` or
-#: more) are not extended: their spells are other tenants' memory traffic, and a look costs more.
-QUIET_LOOKS = 2
-EXTEND_ROUNDS = 4
+#: 32 KiB read 1.9-2.0x in one run, while the same case's neighbours found 2-4 quiet looks): a fast
+#: case short of quiet looks may extend its last looks (`bridge_bench.plan.extends`), each for up to
+#: `EXTEND_S`, until one is quiet, and a run spends at most `EXTEND_BUDGET_S` in all on extending.
+#: A quiet look then sets the fastest look, and the looks that met a spell are set aside
+#: (bridge_bench.estimate). Slow cases are not extended: their spells are other tenants' memory
+#: traffic, and a look costs more.
 EXTEND_S = 1.0
 EXTEND_BUDGET_S = 60.0
 #: The C library of this process (glibc): malloc for `randomize_layout`, mallopt and mallinfo2
@@ -144,13 +129,16 @@ class Window:
 
 
 class Canary:
-    """The canary of a look (`CANARY_S`): a fixed call of no library under test, timed in batches,
-    and the fastest batch per call the run has seen (`floor`)."""
+    """The canary of a look (`CANARY_S`): a fixed call of no library under test, timed in batches
+    of `number` calls (calibrated unless given), and the fastest batch per call the run has seen
+    (`floor`)."""
 
-    def __init__(self, floor: float | None = None):
+    def __init__(self, floor: float | None = None, number: int | None = None):
         source, self._destination = ctypes.create_string_buffer(4096), ctypes.create_string_buffer(4096)
         self._timer = timeit.Timer(lambda: ctypes.memmove(self._destination, source, 4096))
-        self.number = calibrate(self._timer, CANARY_S)
+        if number:
+            self._timer.timeit(number)  # warm, as calibrating would have
+        self.number = number or calibrate(self._timer, CANARY_S)
         self.floor = floor
 
     def time(self) -> float:
@@ -266,7 +254,7 @@ def in_child(work: Callable[[], Any], timeout_s: int = CHILD_TIMEOUT_S) -> Any:
 
 
 #: Names the `Looks` record shared by the rounds of one run, when they are separate asv processes
-#: (`asvrun.run_existing` sets it); without it the record is named by the benchmark processes'
+#: (`rounds.run` sets it); without it the record is named by the benchmark processes'
 #: common parent, which lives for one `asv run`.
 RUN_VARIABLE = "BRIDGE_BENCH_RUN"
 
@@ -324,12 +312,9 @@ def run_median(name: str, reading: float) -> float:
     return statistics.median(readings)
 
 
-def short_of_quiet(run: str) -> tuple[int, int]:
-    """Of the run's cases under `BATCH_S` a call, how many ended with fewer than `QUIET_LOOKS`
-    quiet looks (a slow stretch covered even their extended looks), and how many there were."""
-    states = [_read_state(file) for file in looks_folder(run).glob("*.json")]
-    fast = [s for s in states if s.get("looks") and s.get("seconds", 0) < BATCH_S]
-    return sum(s.get("quiet", 0) < QUIET_LOOKS for s in fast), len(fast)
+def records(run: str) -> list[dict]:
+    """Every case's record of the run named `run` (`Looks.state`), in no particular order."""
+    return [state for state in map(_read_state, looks_folder(run).glob("*.json")) if state]
 
 
 def _read_state(file: Path) -> dict:
@@ -348,13 +333,14 @@ def _replace(file: Path, text: str) -> None:
 
 
 class Looks:
-    """This run's record of one case: its looks so far, how many were quiet, the fastest and the
-    slowest, when the last one ended, or why it is refused; and the run's fastest canary.
+    """This run's record of one case: every look so far (seconds per call) and whether it held a
+    quiet moment, how many processes the case was given, when its last look ended, or why it is
+    refused; and, shared by every case, the run's fastest canary and its batch size.
 
     asv calls the benchmark once per round, each time in a new process; this record, a file per
     case in a folder shared by every benchmark process of the run, is what tells a round whether
-    to look (`due`), how long to wait first (`wait`), how long to go on for a quiet look
-    (`extension`), and whether the case was already refused.
+    to look (bridge_bench.plan), how long to wait first (`wait`), and whether the case was already
+    refused, and what tells the driver which cases to give a process in the next round.
     One file per case keeps its cost per look under a millisecond (one file for the whole run,
     rewritten at every look, cost 11 ms a look with 2800 cases: a sixth of a full run). A run of
     `bridge-bench` names the folder (`RUN_VARIABLE`, one asv process per round). In a plain
@@ -364,9 +350,8 @@ class Looks:
     """
 
     def __init__(self, case: str):
-        self.case = case
         self.file = record_folder() / f"{hashlib.sha1(case.encode()).hexdigest()[:20]}.json"
-        self.state = _read_state(self.file) or {"rounds": 0, "looks": 0}
+        self.state = _read_state(self.file) or {"case": case, "rounds": 0, "samples": [], "quiet": []}
         self.state["rounds"] += 1
 
     def _write(self) -> None:
@@ -374,30 +359,26 @@ class Looks:
 
     @property
     def first(self) -> bool:
-        return self.state["looks"] == 0
+        return not self.state["samples"]
 
     @property
     def refused(self) -> str | None:
         """Why an earlier round refused this case, if one did."""
         return self.state.get("refused")
 
-    def due(self) -> bool:
-        """Whether this round looks: every round, or every `SLOW_STRIDE`th once a call took a batch
-        and while the looks agree (the slowest within `estimate.QUIET` of the fastest)."""
-        fastest = self.state.get("seconds", 0)
-        agree = self.state.get("slowest", 0) <= fastest * estimate.QUIET
-        stride = SLOW_STRIDE if fastest >= BATCH_S and agree else 1
-        return (self.state["rounds"] - 1) % stride == 0
-
     def extension(self) -> float:
-        """How long this round's look may go on for a quiet moment (`EXTEND_S` in the last
-        `EXTEND_ROUNDS` rounds of a fast case with fewer than `QUIET_LOOKS` quiet looks, while the
-        run has not spent `EXTEND_BUDGET_S` on extending)."""
-        late = self.state["rounds"] > LOOKS - EXTEND_ROUNDS
-        fast = self.state.get("seconds", 0) < BATCH_S
-        if not (late and fast and self.state.get("quiet", 0) < QUIET_LOOKS):
-            return 0.0
+        """How long a look may go on for a quiet moment, when the plan lets it (`EXTEND_S`, while
+        the run has not spent `EXTEND_BUDGET_S` on extending)."""
         return max(0.0, min(EXTEND_S, EXTEND_BUDGET_S - (self._shared("extended") or 0.0)))
+
+    def canary(self) -> Canary:
+        """This look's canary, with the run's fastest canary batch as its floor and, after the
+        run's first look, the run's batch size (calibrating it costs every look ~1 ms)."""
+        number = self._shared("canary-number")
+        canary = Canary(self._shared("canary"), int(number) if number else None)
+        if not number:
+            _replace(self.file.parent / "canary-number", repr(canary.number))
+        return canary
 
     def canary_floor(self) -> float | None:
         """The fastest canary batch per call of this run so far (a file shared by every case)."""
@@ -420,11 +401,9 @@ class Looks:
         self._write()
 
     def done(self, window: Window) -> None:
-        seconds = window.seconds
-        self.state.update(looks=self.state["looks"] + 1, last=time.monotonic(),
-                          quiet=self.state.get("quiet", 0) + bool(window.quiet),
-                          seconds=min(seconds, self.state.get("seconds", seconds)),
-                          slowest=max(seconds, self.state.get("slowest", seconds)))
+        self.state["samples"].append(window.seconds)
+        self.state["quiet"].append(bool(window.quiet))
+        self.state["last"] = time.monotonic()
         self._write()
         floor = self.canary_floor()
         if window.canary and (floor is None or window.canary < floor):
@@ -435,6 +414,34 @@ class Looks:
     def refuse(self, reason: str) -> None:
         self.state["refused"] = reason
         self._write()
+
+
+#: madvise(2) advice: collapse a range into transparent huge pages now (Linux 6.1).
+MADV_COLLAPSE = 25
+_HUGE = 2 * 1024 * 1024
+
+
+def lighten_forks() -> int:
+    """Collapse this process's private anonymous memory (the heaps of Python, torch and glibc) into
+    transparent huge pages; how many ranges were collapsed (0 where the kernel cannot).
+
+    asv forks every benchmark process from its forkserver, and a fork copies, and the child's exit
+    frees, one page-table entry per 4 KiB page the parent has: with torch imported that is ~37,000,
+    and a fork, exit and wait took 13 ms, more than a fast case's 10 ms window. Collapsed, they
+    take 3 ms. The data stay where they are (a huge page is copied 4 KiB at a time on write since
+    Linux 5.8), so what a look times does not change (README, "Where a look's time goes").
+    """
+    collapsed = 0
+    with open("/proc/self/maps") as maps:
+        ranges = [line.split() for line in maps]
+    for fields in ranges:
+        if len(fields) > 5 and fields[5] != "[heap]" or "rw" not in fields[1]:
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        start, end = -(-start // _HUGE) * _HUGE, end // _HUGE * _HUGE
+        if end > start:
+            collapsed += _LIBC.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), MADV_COLLAPSE) == 0
+    return collapsed
 
 
 def randomize_layout() -> list:

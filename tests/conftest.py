@@ -89,7 +89,7 @@ def small_asv_run(tmp_path_factory):
     """A small real `asv run -E existing` (copy and zero-copy paths at three sizes, their ceilings,
     peak memory; four looks a case) and its `asv publish` output: what the report, estimate and
     browser tests read. Returns (results_dir, html_dir)."""
-    from bridge_bench import asvrun, catalogue, suite
+    from bridge_bench import asvrun, catalogue, rounds, suite
 
     work = tmp_path_factory.mktemp("small-asv")
     conf = asvrun.private_config(ROOT / "asv.conf.json", work)
@@ -99,6 +99,6 @@ def small_asv_run(tmp_path_factory):
                for path in ("from_numpy", "tensor", "np_copyto", "copy_") for size in (8, 65536, 4 * 1024 * 1024)]
     benches += [suite.regex(b, r"'(from_numpy|tensor)'.*") for b in suite.BENCHMARKS
                 if b.method in (suite.PEAKMEM_CONVERT, suite.PEAKMEM_PREPARED)]
-    asvrun.run_existing(conf, "bridge-bench-report-test", benches, env=env, rounds=4)
+    rounds.run(conf, "bridge-bench-report-test", benches, env=env, rounds=4)
     asvrun.run_asv(["publish", "--config", str(conf)], env=env, cwd=ROOT)
     return work / "results", work / "html"

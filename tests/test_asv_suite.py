@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge_bench import asvrun, catalogue, estimate, fidelity, inputs, results, suite
+from bridge_bench import asvrun, catalogue, estimate, fidelity, inputs, results, rounds, suite
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "bridge-bench-test"
-#: Four looks per case instead of sampling.LOOKS: these tests check what is recorded, not how
+#: Four looks per case, whatever the plan says: these tests check what is recorded, not how
 #: stable it is (README, "Figures" for that), and every look is paced seconds apart.
 ROUNDS = 4
 SIZES = suite.host_timing("bench_sizes", catalogue.NUMPY_TO_TORCH)
@@ -38,7 +38,7 @@ def asv_run(tmp_path_factory):
         *(suite.regex(b, "'(from_numpy|tensor)'.*") for b in PEAKMEM),
         *(suite.regex(b) for b in suite.CONTEXT_TRACKS),
     ]
-    results_dir = asvrun.private_run(ROOT / "asv.conf.json", tmp_path_factory.mktemp("asv"), MACHINE, benches,
+    results_dir = rounds.private_run(ROOT / "asv.conf.json", tmp_path_factory.mktemp("asv"), MACHINE, benches,
                                      rounds=ROUNDS)
     (result_file,) = asvrun.result_files(results_dir, MACHINE)
     return results.load([results_dir], drop_unusable=False).frame, asvrun.head_commit(ROOT), result_file
@@ -212,7 +212,7 @@ common.bind = lambda path_id, case: stale
 ], ids=["a-second-case", "a-call-bound-earlier"])
 def test_a_benchmark_process_times_only_the_case_its_parameters_name(prelude, cases, printed):
     """The guard of benchmarks/common.py (`_check_case`): without it, both processes print a look."""
-    with asvrun.looks_record() as env:
+    with rounds.looks_record() as env:
         proc = subprocess.run([sys.executable, "-c", BENCHMARK_PROCESS, prelude, *cases], capture_output=True,
                               text=True, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr

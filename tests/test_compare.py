@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge_bench import asvrun, catalogue, compare, context, estimate, suite
+from bridge_bench import asvrun, catalogue, compare, context, estimate, rounds, suite
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "bridge-bench-compare"
@@ -31,11 +31,11 @@ def sizes_benchmark(path_id: str, method: str = suite.TIMED) -> str:
     return name
 
 
-def real_run(work: Path, cases, rounds: int = 4, **env) -> Path:
+def real_run(work: Path, cases, looks: int = 4, **env) -> Path:
     """A real filtered `asv run -E existing` of the cases' timings and counts; returns its results folder."""
     regexes = [asvrun.bench_regex(sizes_benchmark(p, method), (p, s, "float32", "C"))
                for p, s in cases for method in (suite.TIMED, suite.FAULTS, suite.HELD_BYTES)]
-    return asvrun.private_run(ROOT / "asv.conf.json", work, MACHINE, regexes, rounds=rounds, **env)
+    return rounds.private_run(ROOT / "asv.conf.json", work, MACHINE, regexes, rounds=looks, **env)
 
 
 @pytest.fixture(scope="module")
@@ -357,16 +357,16 @@ def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_
     defaults. Then torch's allocations with THP_MEM_ALLOC_ENABLE=1 against without: torch.tensor(a)
     and t.clone() at 64 MiB fault their pages in 2 MiB at a time instead of 4 KiB (a change no
     timing needs to see), and no zero-copy path's counts move."""
-    from bridge_bench import sampling
+    from bridge_bench import plan
 
-    first = real_run(tmp_path / "first", ZERO_COPY + COPIES[2:], rounds=sampling.LOOKS)
-    again = real_run(tmp_path / "again", ZERO_COPY + COPIES[2:], rounds=sampling.LOOKS)
+    first = real_run(tmp_path / "first", ZERO_COPY + COPIES[2:], looks=plan.LOOKS)
+    again = real_run(tmp_path / "again", ZERO_COPY + COPIES[2:], looks=plan.LOOKS)
     noise = compare.compare(compare.Side(first), compare.Side(again))
     assert set(noise.cases["status"]) == {"same"}, compare.render_text(noise)
 
     if context.thp_enabled() not in ("always", "madvise"):
         pytest.skip(f"transparent huge pages are '{context.thp_enabled()}' here: torch cannot ask for them")
-    with_thp = real_run(tmp_path / "thp", COPIES[:2] + ZERO_COPY, rounds=1, THP_MEM_ALLOC_ENABLE="1")
+    with_thp = real_run(tmp_path / "thp", COPIES[:2] + ZERO_COPY, looks=1, THP_MEM_ALLOC_ENABLE="1")
     result = compare.compare(compare.Side(baseline), compare.Side(with_thp))
     faults = result.cases[result.cases["benchmark"].str.endswith(suite.FAULTS)]
     fewer = faults[faults["status"] == "improvement"]

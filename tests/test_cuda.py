@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bridge_bench import asvrun, bindings, catalogue, ceilings, devices, inputs, results, suite
+from bridge_bench import asvrun, bindings, catalogue, ceilings, devices, inputs, results, rounds, suite
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "bridge-bench-cuda-test"
@@ -41,7 +41,7 @@ SPIN_CYCLES = 200_000_000
 @pytest.fixture(scope="module")
 def cuda_run(tmp_path_factory):
     benches = [asvrun.bench_regex(b.name, case) for b, case in CASES] + [suite.regex(suite.TORCH_THREADS)]
-    results_dir = asvrun.private_run(ROOT / "asv.conf.json", tmp_path_factory.mktemp("asv-cuda"), MACHINE, benches)
+    results_dir = rounds.private_run(ROOT / "asv.conf.json", tmp_path_factory.mktemp("asv-cuda"), MACHINE, benches)
     frame = results.load([results_dir], drop_unusable=False).frame
     selected = [(b.name, *case) for b, case in CASES]
     keys = list(zip(frame["benchmark"], frame["path"], frame["size"], frame["dtype"], frame["layout"]))

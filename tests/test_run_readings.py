@@ -2,13 +2,12 @@
 of a fixed call (bridge_bench.cpu) and the memory bandwidth (bridge_bench.bandwidth); what each
 measures, and how a run's rounds add up."""
 
-import re
 import shutil
 import time
 
 import pytest
 
-from bridge_bench import asvrun, bandwidth, cores, cpu, sampling, suite
+from bridge_bench import bandwidth, cores, cpu, sampling
 
 
 def test_work_that_waits_runs_side_by_side_and_work_that_holds_the_gil_does_not():
@@ -71,15 +70,3 @@ def test_a_real_call_time_is_a_call_from_python_into_c():
 def test_a_real_reading_is_a_memory_bandwidth():
     """From well under a memory bus to well over one: catches a reading in the wrong unit."""
     assert 0.2 < bandwidth.memory_bandwidth(0.02, size=8 * 2**20) < 500
-
-
-@pytest.mark.parametrize("bench", [[], ["bench_sizes", "bench_context"]])
-def test_every_round_reads_the_machine_again(bench):
-    """Rounds after the first run the timed benchmarks and the machine's tracks, nothing else."""
-    again = asvrun.timed_only(bench)
-    picked = {b.name for b in suite.BENCHMARKS if any(re.search(r, b.name) for r in again)}
-    assert {b.name for b in suite.EVERY_ROUND} == {suite.PARALLEL_SPEEDUP.name, suite.CALL_TIME.name,
-                                                   suite.MEMORY_BANDWIDTH.name}
-    assert {b.name for b in suite.EVERY_ROUND} <= picked
-    assert suite.TORCH_THREADS.name not in picked and "bench_sizes.NumpyToTorch.track_faults" not in picked
-    assert "bench_sizes.NumpyToTorch.time_convert" in picked

@@ -126,56 +126,36 @@ def run_record(tmp_path, monkeypatch):
     return tmp_path / "bridge-bench-looks" / str(os.getppid())
 
 
-def test_looks_are_counted_per_case_and_slow_cases_look_every_second_round_while_they_agree(run_record):
-    fast, slow, spread = (f"bench.A.time_convert('x', {n})" for n in (8, 67108864, 134217728))
-    looks_at = {fast: [1e-6] * 6, slow: [0.010, 0.011, 0.0105], spread: [0.010, 0.0125, 0.011, 0.010, 0.011]}
-    taken = dict.fromkeys(looks_at, 0)
-    for _ in range(6):
-        for case, seconds in looks_at.items():
-            looks = sampling.Looks(case)
-            if looks.due():
-                looks.done(sampling.Window(seconds[taken[case]], 1, 1))
-                taken[case] += 1
-            else:
-                looks.skip()
-    # the spread case: rounds 1 and 3 look, 0.0125 > 1.2 x 0.010, so rounds 4, 5 and 6 look too
-    assert taken == {fast: 6, slow: 3, spread: 5}
-    assert len(list(run_record.glob("*.json"))) == 3, "one small file per case"
+def test_a_record_keeps_every_look_and_whether_it_was_quiet_one_small_file_per_case(run_record):
+    sampling.Looks("bench.A.time_convert('x', 8)").done(sampling.Window(2e-6, 10, 20, 1e-7, True))
+    again = sampling.Looks("bench.A.time_convert('x', 8)")
+    again.done(sampling.Window(1e-6, 10, 20, 3e-7, False))
+    sampling.Looks("bench.A.time_convert('x', 16)").skip()
+    state = sampling.Looks("bench.A.time_convert('x', 8)").state
+    assert state["case"] == "bench.A.time_convert('x', 8)"
+    assert state["samples"] == [2e-6, 1e-6] and state["quiet"] == [True, False]
+    assert state["rounds"] == 3, "every process given to the case counts, this one included"
+    assert sampling.Looks("bench.A.time_convert('x', 16)").state["samples"] == [], "a round without a look"
+    assert len(list(run_record.glob("*.json"))) == 2, "one small file per case"
 
 
-def test_a_fast_case_without_quiet_looks_extends_its_last_looks(run_record):
-    quiet, unquiet = sampling.Window(1e-6, 1, 1, 1e-7, True), sampling.Window(2e-6, 1, 1, 2e-7, False)
-    extended = {}
-    for looks_so_far in ([unquiet], [quiet, unquiet], [quiet, quiet]):
-        case = f"case with {sum(w.quiet for w in looks_so_far)} quiet looks"
-        for round_ in range(1, sampling.LOOKS + 1):
-            looks = sampling.Looks(case)
-            extended[case, round_] = looks.extension()
-            looks.done(looks_so_far[min(round_ - 1, len(looks_so_far) - 1)])
-    first_extended = sampling.LOOKS - sampling.EXTEND_ROUNDS + 1
-    assert extended["case with 0 quiet looks", first_extended] == sampling.EXTEND_S
-    assert extended["case with 0 quiet looks", first_extended - 1] == 0, "only the last rounds"
-    assert extended["case with 1 quiet looks", sampling.LOOKS] == sampling.EXTEND_S
-    assert extended["case with 2 quiet looks", sampling.LOOKS] == 0
-    slow = sampling.Looks("slow")
-    slow.state["rounds"] = sampling.LOOKS
-    slow.done(sampling.Window(sampling.BATCH_S, 1, 3, 1e-7, False))
-    assert sampling.Looks("slow").extension() == 0, "a slow case is not extended"
-    short = sampling.Looks("case with 0 quiet looks")
+def test_a_look_extends_within_the_runs_budget(run_record):
+    short = sampling.Looks("case")
+    assert short.extension() == sampling.EXTEND_S
     short.done(sampling.Window(2e-6, 1, 1, 2e-7, False, extended=sampling.EXTEND_BUDGET_S - 0.25))
-    assert sampling.Looks("case with 0 quiet looks").extension() == pytest.approx(0.25), "the run's budget"
+    assert sampling.Looks("another case").extension() == pytest.approx(0.25), "the run's budget, shared"
     short.done(sampling.Window(2e-6, 1, 1, 2e-7, False, extended=0.25))
-    assert sampling.Looks("case with 0 quiet looks").extension() == 0
+    assert sampling.Looks("case").extension() == 0
 
 
-def test_a_run_says_how_many_fast_cases_found_too_few_quiet_looks(run_record, monkeypatch):
-    monkeypatch.setenv(sampling.RUN_VARIABLE, "short")
-    quiet, unquiet = sampling.Window(1e-6, 1, 1, 1e-7, True), sampling.Window(1e-6, 1, 1, 2e-7, False)
-    for case, windows in {"quiet": [quiet, quiet], "covered": [unquiet, quiet, unquiet],
-                          "slow": [sampling.Window(0.01, 1, 3, 1e-7, False)]}.items():
-        for window in windows:
-            sampling.Looks(case).done(window)
-    assert sampling.short_of_quiet("short") == (1, 2), "one fast case of two; the slow one is not counted"
+def test_the_runs_canary_is_calibrated_once_and_warm(run_record, monkeypatch):
+    calibrated = []
+    real = sampling.calibrate
+    monkeypatch.setattr(sampling, "calibrate", lambda timer, batch_s: calibrated.append(batch_s) or real(timer, batch_s))
+    first = sampling.Looks("a").canary()
+    second = sampling.Looks("b").canary()
+    assert len(calibrated) == 1 and second.number == first.number >= 1
+    assert second.time() > 0
 
 
 def test_the_run_keeps_its_fastest_canary_for_every_case(run_record):
@@ -215,7 +195,8 @@ def test_rounds_run_as_separate_asv_processes_share_the_record_their_run_names(r
     monkeypatch.setenv(sampling.RUN_VARIABLE, "abc")
     sampling.Looks("c").done(sampling.Window(1e-6, 1, 1))
     assert any(sampling.looks_folder("abc").iterdir()) and not run_record.exists()
-    assert sampling.Looks("c").state["looks"] == 1, "the next round reads the look"
+    assert sampling.Looks("c").state["samples"] == [1e-6], "the next round reads the look"
+    assert [s["case"] for s in sampling.records("abc")] == ["c"], "and so does the driver"
     monkeypatch.delenv(sampling.RUN_VARIABLE)
     sampling.Looks("c").done(sampling.Window(1e-6, 1, 1))  # a plain asv run clears records of dead parents, not named runs
     assert sampling.looks_folder("abc").exists() and run_record.exists()
