@@ -58,8 +58,7 @@ from bridge_bench import bindings, catalogue, inputs, plan, sampling, suite
 #: benchmarks needs the shared source buffer (filling it takes ~0.8 s) and light forks.
 if sys.argv[1:2] not in (["discover"], ["check"]):
     inputs.reserve_for(max(inputs.SIZES))
-    if os.environ.get("BB_COLLAPSE") == "1":
-        sampling.lighten_forks()
+    sampling.lighten_forks()
 
 #: The last call `bind` made in this process, and the case it made it for, as asv's parameters.
 _bound = (None, None)

@@ -13,7 +13,7 @@ Three kinds of case, three rules, each about the figure that is published:
   this suite runs on, it moves between identical runs by a few percent when the call is bound by its
   own overhead, by more when it copies through the cache, and by more again when it streams memory
   (README, "Figures"), so a case counts as changed when the ratio passes its class's factor
-  (`FACTORS`, `timed_class`) and other estimates of the same looks agree. A call-bound case's or
+  (`FACTORS`, `classes.timed_class`) and other estimates of the same looks agree. A call-bound case's or
   an in-cache copy's fastest look must differ by at least half the factor's margin (a call-bound
   one's by at most `CALL_BOUND_FASTEST`): a slow stretch that covered most looks of one run moves
   the published figure, not the fastest look (the fastest look moves by layout, up to 1.14x, so
@@ -47,14 +47,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, errors, inputs, results, suite, units
+from bridge_bench import catalogue, classes, errors, inputs, results, suite, units
 
-#: A timed case whose baseline takes at least this long per call streams memory (a copy of
-#: 1 MiB and more): its looks vary more between processes than a call-bound case's.
-MEMORY_BOUND_S = 10e-6
-#: A copy of more than this many bytes that takes under `MEMORY_BOUND_S` copies through the cache
-#: (and allocates): it moves more between runs than a call bound by its own overhead.
-CALL_BOUND_COPY_BYTES = 4096
 #: Factors of the timed classes, from four sets of four identical runs on the development machine
 #: (README, "Figures": 16 runs, two quiet sets, a noisy one, one of 22 cases). Call-bound: the
 #: published figure moved at most 1.108x between quiet runs; 1.11 flagged none of the quiet
@@ -280,7 +274,7 @@ def _judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.S
     base, cand = row["value_base"], row["value_cand"]
     expected = 1.0
     if kind == "timed":
-        kind = timed_class(row["path"], row["size"], base)
+        kind = classes.timed_class(row["path"], row["size"], base)
         factor = factors[kind]
         if kind in CPU_BOUND:
             expected = machine.cpu_slowdown
@@ -317,18 +311,6 @@ def _judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.S
             status = "contended"
     return pd.Series({"kind": kind, "ratio": ratio, "expected": expected, "worse_by": worse_by,
                       "factor": factor, "status": status})
-
-
-def timed_class(path: str, size, seconds: float) -> str:
-    """Which factor judges a timed case, from its baseline: 'memory-bound' from `MEMORY_BOUND_S` a
-    call, else 'call-bound' for a zero-copy path or a copy of up to `CALL_BOUND_COPY_BYTES`, else
-    'in-cache' (a copy through the cache)."""
-    if seconds >= MEMORY_BOUND_S:
-        return "memory-bound"
-    record = catalogue.BY_ID.get(path)
-    if (record is not None and record.shares) or pd.isna(size) or size <= CALL_BOUND_COPY_BYTES:
-        return "call-bound"
-    return "in-cache"
 
 
 def factors_for(call: float | None = None, memory: float | None = None, cache: float | None = None,

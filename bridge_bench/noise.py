@@ -13,10 +13,9 @@ Give it two or more runs of the same suite on one machine with nothing changed b
   different free cores), then the candidate's timed looks scaled by each of `SLOWDOWNS` and the
   share of cases flagged (caught), per class.
 
-Classes of timed cases: *call-bound* = zero-copy paths at any size (the catalogue's sharing paths
-whose call takes under `compare.MEMORY_BOUND_S`: `torch.Tensor(a)` converts, and copies, any dtype
-but float32) and copies up to 4 KiB; *memory-bound* = copies from 1 MiB; the rest is *between*.
-Counts and other cases are listed under their own kind, for false flags.
+Timed cases are grouped by the gate's own classes (bridge_bench.classes: call-bound, in-cache,
+memory-bound, judged by the baseline's figure); counts and other cases are listed under their own
+kind, for false flags.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, compare, inputs, results, suite
+from bridge_bench import catalogue, classes, compare, results, suite
 
 SLOWDOWNS = (1.10, 1.15, 1.25, 1.5, 2.0)
 
@@ -35,17 +34,6 @@ def load_run(source: Path) -> pd.DataFrame:
     """One run's measured rows (a results folder or one result file), each case once."""
     frame, _ = compare.Side(Path(source)).load()
     return frame
-
-
-def issue_class(row) -> str:
-    record = catalogue.BY_ID.get(row["path"])
-    if record is not None and record.shares and (row["value"] or 0) < compare.MEMORY_BOUND_S:
-        return "call-bound"
-    if row["size"] is not None and row["size"] <= compare.CALL_BOUND_COPY_BYTES:
-        return "call-bound"
-    if row["size"] is not None and row["size"] >= inputs.MiB:
-        return "memory-bound"
-    return "between"
 
 
 def _timed(frame: pd.DataFrame) -> pd.Series:
@@ -75,9 +63,7 @@ def _flags(base: pd.DataFrame, cand: pd.DataFrame, factors) -> pd.DataFrame:
     judged = compare.compare_frames(base, cand, factors)
     judged = judged[judged["_merge"] == "both"]
     timed = judged["kind"].isin(list(compare.FACTORS))
-    classes = [issue_class({**r, "value": r["value_base"]}) if t else r["kind"]
-               for t, (_, r) in zip(timed, judged.iterrows())]
-    return judged.assign(cls=classes, timed=timed)
+    return judged.assign(cls=judged["kind"], timed=timed)
 
 
 def gate(runs: list[pd.DataFrame], factors=None, slowdowns=SLOWDOWNS) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -114,13 +100,28 @@ def movement(runs: list[pd.DataFrame]) -> pd.DataFrame:
     keyed = [r[_timed(r)].set_index(results.CASE)["value"] for r in runs]
     wide = pd.concat(keyed, axis=1, join="inner")
     ratio = wide.max(axis=1) / wide.min(axis=1)
-    classes = [issue_class({**dict(zip(results.CASE, key)), "value": low}) for key, low in wide.min(axis=1).items()]
-    frame = pd.DataFrame({"class": classes, "ratio": ratio.to_numpy()})
+    kinds = [classes.timed_class(path, size, low) for (_, path, size, _, _), low in wide.min(axis=1).items()]
+    frame = pd.DataFrame({"class": kinds, "ratio": ratio.to_numpy()})
     return frame.groupby("class")["ratio"].describe(percentiles=[0.5, 0.9, 0.99])[["count", "50%", "90%", "99%", "max"]]
+
+
+def looks(runs: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per run and class of timed case: how many looks its cases took (an adaptive run stops a case
+    once its figure is known, bridge_bench.plan; a rigorous one gives every case the same)."""
+    rows = []
+    for k, run in enumerate(runs):
+        timed = run[_timed(run)]
+        kinds = [classes.timed_class(p, s, v) for p, s, v in zip(timed["path"], timed["size"], timed["value"])]
+        for kind, n in timed["samples"].map(len).groupby(kinds):
+            rows.append({"run": k, "class": kind, "cases": len(n), "looks": int(n.sum()), "mean": n.mean(),
+                         "min": n.min(), "median": n.median(), "max": n.max()})
+    return pd.DataFrame(rows).set_index(["run", "class"]) if rows else pd.DataFrame()
 
 
 def render(sources: list[Path], runs: list[pd.DataFrame], tight: dict[str, float] | None = None) -> str:
     lines = [f"{len(runs)} runs: " + ", ".join(map(str, sources)), ""]
+    lines += ["Looks per case (one look a round; looks: all of the class's looks in the run)",
+              looks(runs).to_string(float_format=lambda v: f"{v:.1f}"), ""]
     lines.append("Zero-copy paths over the sizes of the size sweep (published figure: the median of the quiet looks)")
     for k, run in enumerate(runs):
         table = stability(run)

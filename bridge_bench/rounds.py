@@ -46,13 +46,14 @@ def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None
     start = time.monotonic()
     with looks_record(env, mode) as run_env:
         run_id = run_env[sampling.RUN_VARIABLE]
-        commit = _round(config, machine, list(bench), "every selected case", run_env, 1, rounds, extra, python,
-                        managed, label)
+        of = f"of {'at most ' * (mode == 'adaptive')}{rounds}"
+        commit = _round(config, machine, list(bench), run_env, 1, f"{label}: round 1 {of}: every selected case",
+                        extra, python, managed)
         for r in range(2, rounds + 1):
             cases = due_cases(sampling.records(run_id), r, mode)
             if cases:
-                _round(config, machine, schedule(cases, bench), f"{len(cases)} cases", run_env, r, rounds, extra,
-                       python, managed, label)
+                _round(config, machine, schedule(cases, bench), run_env, r, f"{label}: round {r} {of}: {len(cases)} cases",
+                       extra, python, managed)
             elif mode == "adaptive":
                 break  # every case's figure is known: no later round would look
         print(f"{label}: {summary(sampling.records(run_id))}; {time.monotonic() - start:.0f} s", file=sys.stderr)
@@ -60,8 +61,8 @@ def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None
     return commit
 
 
-def _round(config, machine, selection, what, run_env, r, rounds, extra, python, managed, label) -> str:
-    print(f"{label}: round {r} of at most {rounds}: {what}", file=sys.stderr, flush=True)
+def _round(config, machine, selection, run_env, r, heading, extra=(), python=None, managed=False) -> str:
+    print(heading, file=sys.stderr, flush=True)
     return asvrun.run_round(config, machine, selection, {**run_env, plan.ROUND_VARIABLE: str(r)}, extra, python,
                             append=r > 1, managed=managed)
 
@@ -147,9 +148,8 @@ def paired(config: Path, sides: dict[str, tuple[str | None, dict[str, str]]], be
                 conf, env, python = prepared[name]
                 cases = due_cases(sampling.records(env[sampling.RUN_VARIABLE]), r, "rigorous") if r > 1 else []
                 if r == 1 or cases:
-                    selection, what = (list(bench), "every selected case") if r == 1 else (schedule(cases, bench),
-                                                                                           f"{len(cases)} cases")
-                    _round(conf, machine, selection, what, env, r, rounds, (), python, False, f"paired: {name}")
+                    selection = list(bench) if r == 1 else schedule(cases, bench)
+                    _round(conf, machine, selection, env, r, f"paired: round {r} of {rounds}: {name}", python=python)
     for conf, _, _ in prepared.values():
         estimate.finalize(asvrun.results_dir(conf))
     return {name: asvrun.results_dir(prepared[name][0]) for name in names}

@@ -33,6 +33,7 @@ import ctypes
 import gc
 import hashlib
 import json
+import math
 import os
 import pickle
 import random
@@ -129,16 +130,19 @@ class Window:
 
 
 class Canary:
-    """The canary of a look (`CANARY_S`): a fixed call of no library under test, timed in batches
-    of `number` calls (calibrated unless given), and the fastest batch per call the run has seen
-    (`floor`)."""
+    """The canary of a look (`CANARY_S`): a fixed call of no library under test, timed in batches,
+    and the fastest batch per call the run has seen (`floor`). With a floor, a batch is as many
+    calls as `CANARY_S` holds at that speed (calibrating costs a look ~1 ms); the run's first look
+    calibrates."""
 
-    def __init__(self, floor: float | None = None, number: int | None = None):
+    def __init__(self, floor: float | None = None):
         source, self._destination = ctypes.create_string_buffer(4096), ctypes.create_string_buffer(4096)
         self._timer = timeit.Timer(lambda: ctypes.memmove(self._destination, source, 4096))
-        if number:
-            self._timer.timeit(number)  # warm, as calibrating would have
-        self.number = number or calibrate(self._timer, CANARY_S)
+        if floor:
+            self.number = math.ceil(CANARY_S / floor)
+            self._timer.timeit(self.number)  # warm, as calibrating would have
+        else:
+            self.number = calibrate(self._timer, CANARY_S)
         self.floor = floor
 
     def time(self) -> float:
@@ -372,13 +376,8 @@ class Looks:
         return max(0.0, min(EXTEND_S, EXTEND_BUDGET_S - (self._shared("extended") or 0.0)))
 
     def canary(self) -> Canary:
-        """This look's canary, with the run's fastest canary batch as its floor and, after the
-        run's first look, the run's batch size (calibrating it costs every look ~1 ms)."""
-        number = self._shared("canary-number")
-        canary = Canary(self._shared("canary"), int(number) if number else None)
-        if not number:
-            _replace(self.file.parent / "canary-number", repr(canary.number))
-        return canary
+        """This look's canary, with the run's fastest canary batch as its floor."""
+        return Canary(self.canary_floor())
 
     def canary_floor(self) -> float | None:
         """The fastest canary batch per call of this run so far (a file shared by every case)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bridge_bench import asvrun, catalogue, cli, noise, results, suite
+from conftest import FULLRUN
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,10 +34,20 @@ def test_a_scaled_run_is_slower_in_every_look_and_nothing_else():
     assert slow.loc[1, "value"] == 5.0 and frame.loc[0, "samples"] == [1.0, 2.0]
 
 
+def test_looks_per_case_are_counted_by_class():
+    run = noise.load_run(FULLRUN)
+    table = noise.looks([run, run.assign(samples=run["samples"].map(lambda s: s[:4] if isinstance(s, list) else s))])
+    assert set(table.loc[0].index) == {"call-bound", "in-cache", "memory-bound"}
+    assert table.loc[(0, "call-bound"), "min"] == 12 and table.loc[(1, "call-bound"), "max"] == 4
+    assert table.loc[(0, "memory-bound"), "min"] < 12, "slow cases took fewer looks in the recorded run"
+    assert table.loc[0, "cases"].sum() == run["samples"].map(lambda s: isinstance(s, list)).sum()
+
+
 def test_cli_prints_the_figures_and_refuses_a_single_run(small_asv_run, tmp_path, capsys):
     assert cli.main(["noise", str(small_asv_run[0]), str(small_asv_run[0])]) == 0
     out = capsys.readouterr().out
     assert "False flags: none" in out and "torch.from_numpy(a)" in out and "caught" in out
+    assert "Looks per case" in out
     assert cli.main(["noise", str(small_asv_run[0])]) == 2
     assert cli.main(["noise", str(tmp_path / "nope"), str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip().splitlines()

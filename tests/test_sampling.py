@@ -67,7 +67,7 @@ def test_a_window_that_meets_no_quiet_moment_goes_on_for_its_extension():
 
 
 def test_a_real_canary_times_a_batch_and_keeps_the_fastest_as_its_floor():
-    canary = sampling.Canary(floor=math.inf)
+    canary = sampling.Canary()
     assert canary.number > 1, "a batch is many calls, calibrated to last CANARY_S"
     readings = [canary.time() for _ in range(3)]
     assert min(readings) > 0 and canary.floor == min(readings), "the floor follows the fastest batch"
@@ -148,14 +148,17 @@ def test_a_look_extends_within_the_runs_budget(run_record):
     assert sampling.Looks("case").extension() == 0
 
 
-def test_the_runs_canary_is_calibrated_once_and_warm(run_record, monkeypatch):
+def test_a_canary_is_calibrated_until_the_run_has_a_floor_then_sized_by_it(run_record, monkeypatch):
     calibrated = []
     real = sampling.calibrate
     monkeypatch.setattr(sampling, "calibrate", lambda timer, batch_s: calibrated.append(batch_s) or real(timer, batch_s))
     first = sampling.Looks("a").canary()
-    second = sampling.Looks("b").canary()
-    assert len(calibrated) == 1 and second.number == first.number >= 1
-    assert second.time() > 0
+    assert calibrated == [sampling.CANARY_S] and first.floor is None
+    sampling.Looks("a").done(sampling.Window(1e-6, 1, 1, 2e-7, True))
+    sized = sampling.Looks("b").canary()
+    assert len(calibrated) == 1, "a floor spares the calibration"
+    assert sized.floor == 2e-7 and sized.number == math.ceil(sampling.CANARY_S / 2e-7)
+    assert sized.time() > 0
 
 
 def test_the_run_keeps_its_fastest_canary_for_every_case(run_record):
