@@ -9,25 +9,28 @@ call in batches, preparation never timed), in the benchmark process itself (`cud
 CUDA context does not survive a fork); every bound CUDA call ends with `torch.cuda.synchronize()`
 (devices.synced), so an enqueue is never reported as a transfer. The first `pin_memory()` of a
 size is the exception: each call must find torch's pinned-host cache empty, and emptying it must
-stay out of the timed region. That is exactly what a setup hook does in asv_runner 0.3 (one call
-per sample, setup re-run between samples), so `PinMemoryFirst` is a plain asv `time_` benchmark;
-the call costs a `cudaHostAlloc` (tens of us at least), far above the per-sample overhead that
-makes setup wrong for sub-microsecond calls.
+stay out of the timed region. A setup hook does exactly that when a benchmark times one call per
+sample, which `PinMemoryFirst` asks for itself (`number = 1`: asv_runner 0.3 would force it anyway
+when a setup hook exists, a later one might not); the call costs a `cudaHostAlloc` (tens of us at
+least), far above the per-sample overhead that makes setup wrong for sub-microsecond calls.
 
-Ceilings: a 256 MiB pinned copy each way, 20 copies timed with CUDA events, the fastest as GB/s (a
+Ceilings: a 256 MiB pinned copy each way timed with CUDA events, the fastest copy as GB/s (a
 `track_`). Every other transfer's bandwidth must come in under its direction's ceiling
-(`bridge_bench.ceilings`).
+(`bridge_bench.ceilings`). The ceiling's process reads it, and so does every process that measures
+a transfer (benchmarks/common.py), into the run's record: on a host of two sockets, pinned memory
+lands near the GPU in some processes and far from it in others, and the ceiling is the best any
+process saw. asv runs a round's benchmarks in order of name, so `TransferCeilings` reports after
+every transfer of its round.
 
-One round (one process per case): every CUDA benchmark process pays for a CUDA context and its
-own pinned and device buffers, which a second round would double on a GPU; and on a machine
-without CUDA each round of these ~780 skipped cases costs ~30 s of process launches. That process
-measures several consecutive windows (bridge_bench.sampling), each an asv sample.
+Once a run (one process per case, round 1 only: bridge_bench.rounds): every CUDA benchmark process
+pays for a CUDA context and its own pinned and device buffers. That process measures several
+consecutive windows (bridge_bench.sampling), each an asv sample.
 
 Without CUDA every case skips with the reason. Parameters never depend on the machine, and nothing
 here touches CUDA at import (asv's forkserver imports this once and forks every benchmark from it).
 """
 
-from bridge_bench import catalogue, devices, inputs
+from bridge_bench import catalogue, devices, inputs, sampling, suite
 
 from .common import TIMING, _Conversions, bind_or_skip, version
 
@@ -69,10 +72,11 @@ class PinMemoryFirst:
     param_names = _Conversions.param_names
     timeout = _Conversions.timeout
     rounds = 1
+    number = 1  # one call per sample: setup empties the cache between calls
 
     def setup(self, path, size, dtype, layout):
         if getattr(self, "case", None) != (path, size, dtype, layout):
-            self.call = bind_or_skip(path, inputs.Case(size, dtype, layout))
+            self.call = bind_or_skip(path, inputs.Case(size, dtype, layout), suite.CUDA_FIRST_PIN)
             self.case = (path, size, dtype, layout)
         devices.empty_host_cache()
 
@@ -80,8 +84,9 @@ class PinMemoryFirst:
         self.call()
 
 
-class Ceilings:
-    """Pinned copies each way, timed on the device with CUDA events: the bound for every transfer."""
+class TransferCeilings:
+    """Pinned copies each way, timed on the device with CUDA events: the bound for every transfer,
+    the best reading of the run (module docstring)."""
 
     params = _params(catalogue.ids(catalogue.REFERENCE, cuda=True), [devices.CEILING_SIZE])
     param_names = _Conversions.param_names
@@ -89,5 +94,6 @@ class Ceilings:
     unit = "GB/s"
 
     def track_bandwidth(self, path, size, dtype, layout):
-        call = bind_or_skip(path, inputs.Case(size, dtype, layout))
-        return devices.bandwidth_gbs(size, devices.event_seconds(call))
+        call = bind_or_skip(path, inputs.Case(size, dtype, layout), suite.CUDA_CEILINGS)
+        own = devices.bandwidth_gbs(size, devices.event_seconds(call))
+        return max(sampling.run_readings(path, own))

@@ -51,7 +51,7 @@ from asv_runner.benchmarks._base import _get_first_attr
 from asv_runner.benchmarks.mark import SkipNotImplemented
 from asv_runner.benchmarks.time import TimeBenchmark
 
-from bridge_bench import bindings, catalogue, inputs, plan, sampling, suite
+from bridge_bench import bindings, catalogue, devices, inputs, plan, sampling, suite
 
 #: asv imports the suite to list it (`discover`, `check`) and to run it (`run_server`, the
 #: forkserver every benchmark process is forked from; `run`, with spawn). Only a process that runs
@@ -104,13 +104,20 @@ def _skip(reason):
     return SkipNotImplemented(str(reason))
 
 
-def bind_or_skip(path_id, case):
-    """`bind` in the benchmark process itself (no child), the reason printed and asv told to skip."""
+def bind_or_skip(path_id, case, benchmark=None):
+    """`bind` in the benchmark process itself (no child), the reason printed and asv told to skip;
+    with `benchmark` (a `suite.Benchmark`), the reason also kept in the run's record of the case."""
     try:
         return bind(path_id, case)
     except NotImplementedError as exc:
+        if benchmark is not None:
+            sampling.Looks(f"{benchmark.name}{(path_id, case.nbytes, case.dtype, case.layout)}").refuse(str(exc))
         raise _skip(exc) from None
 
+
+#: Each CUDA transfer's process also times its direction's ceiling, with this many copies (the
+#: ceiling's own process times `devices.CEILING_REPEATS`): the run's ceiling is the best of them.
+CEILING_REPEATS_IN_TRANSFERS = 5
 
 REFERENCE_CALLS = 10_000
 #: Each look's reference is the fastest of this many loops, as the look is the fastest of its batches:
@@ -169,14 +176,20 @@ class _CallTime(TimeBenchmark):
         return {"samples": [window.seconds], "number": window.number}
 
     def _run_cuda(self, param):
-        """CUDA: no fork (a CUDA context does not survive one), so consecutive windows of this process."""
+        """CUDA: no fork (a CUDA context does not survive one), so consecutive windows of this
+        process, once a run (bridge_bench.rounds). A refusal is kept in the run's record, where
+        `bridge-bench gpu-check` reads why a case skipped; the transfer's ceiling is read here too."""
         try:
             call = self._call(param)
         except NotImplementedError as exc:
+            sampling.Looks(f"{self.name}{param}").refuse(str(exc))
             raise _skip(exc) from None
         windows = [self._window(call, self.number, param)]
         more = 0 if self.repeat == 1 else sampling.IN_PROCESS_WINDOWS - 1
         windows += [self._window(call, windows[0].number, param) for _ in range(more)]
+        ceiling = catalogue.get(param[0]).ceiling
+        if ceiling and self.repeat != 1:
+            sampling.run_readings(ceiling, devices.ceiling_gbs(ceiling, repeats=CEILING_REPEATS_IN_TRANSFERS))
         return {"samples": [w.seconds for w in windows], "number": windows[0].number}
 
     def _call(self, param):

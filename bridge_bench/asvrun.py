@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bridge_bench import estimate
+from bridge_bench import devices, estimate
 
 
 class AsvError(RuntimeError):
@@ -62,8 +62,10 @@ def asv_command(*args: str) -> list[str]:
 
 
 def run_asv(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
-    """Run asv, streaming its progress lines to stderr; AsvError if it fails."""
-    proc = subprocess.Popen(asv_command(*args), cwd=cwd, env=env, stdout=subprocess.PIPE,
+    """Run asv, streaming its progress lines to stderr; AsvError if it fails. On a host where the GPU's
+    NUMA node is known and numactl exists, asv and every benchmark process run bound to that node
+    (devices.numa_binding)."""
+    proc = subprocess.Popen([*devices.numa_binding(), *asv_command(*args)], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
     tail: list[str] = []
     for line in proc.stdout:

@@ -64,6 +64,11 @@ def _to_gpu_from_pinned(t: torch.Tensor) -> Callable[[], torch.Tensor]:
     return devices.synced(functools.partial(t.pin_memory().to, "cuda", non_blocking=True))
 
 
+def _pin_then_to_gpu(t: torch.Tensor) -> Callable[[], torch.Tensor]:
+    t.pin_memory()  # freed at once: torch's host cache now holds a block of this size, as in a loop
+    return devices.synced(lambda: t.pin_memory().to("cuda", non_blocking=True))
+
+
 def _copy_into_gpu(t: torch.Tensor) -> Callable[[], torch.Tensor]:
     dst = torch.zeros(t.shape, dtype=t.dtype, device="cuda")
     return _into(dst, devices.synced(functools.partial(dst.copy_, t.pin_memory(), non_blocking=True)))
@@ -110,6 +115,7 @@ BINDINGS: dict[str, Callable[[Any], Callable[[], Any]]] = {
     "pin_memory_first": lambda t: devices.synced(t.pin_memory),
     "pin_memory": _warm_pin,
     "to_cuda_nb_pinned": _to_gpu_from_pinned,
+    "pin_to_cuda_nb": _pin_then_to_gpu,
     "as_tensor_cuda": lambda a: devices.synced(functools.partial(torch.as_tensor, a, device="cuda")),
     "tensor_cuda": lambda a: devices.synced(functools.partial(torch.tensor, a, device="cuda")),
     "from_numpy_cuda": lambda a: devices.synced(lambda: torch.from_numpy(a).cuda()),

@@ -78,7 +78,7 @@ def cmd_run(args) -> int:
           file=sys.stderr)
     extra = ["--quick"] * args.quick + ["--show-stderr"] * args.show_stderr
     rounds.run(args.config, machine, args.bench, mode="rigorous" if args.rigorous else "adaptive", extra=extra,
-               rounds=1 if args.quick else plan.LOOKS)
+               rounds=1 if args.quick else plan.LOOKS, keep_looks=args.keep_looks)
     if not args.no_publish:
         asvrun.run_asv(["publish", "--config", str(args.config)], cwd=args.config.resolve().parent)
         conf = asvrun.load_config(args.config)
@@ -280,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rigorous", action="store_true",
                    help=f"the fixed design: every case {plan.LOOKS} looks (slow cases 6 while they agree), "
                         "instead of looking until each figure is known; to check what stopping early costs")
+    p.add_argument("--keep-looks", type=Path, metavar="DIR",
+                   help="keep the run's record of looks (each look's canary verdict) in DIR, for scripts/replay-plan")
     p.add_argument("--show-stderr", action="store_true", help="show skip reasons and benchmark output")
     p.add_argument("--no-publish", action="store_true", help="skip asv publish")
     p.set_defaults(func=cmd_run, needs_torch=True)

@@ -46,16 +46,20 @@ def require() -> None:
     if not torch.backends.cuda.is_built():
         raise Unsupported(f"no CUDA: torch {torch.__version__} is built without CUDA")
     if not torch.cuda.is_available():
-        raise Unsupported("no CUDA device: torch.cuda.is_available() is False")
+        raise Unsupported(f"no CUDA device: torch.cuda.is_available() is False (torch {torch.__version__} is built "
+                          f"for CUDA {torch.version.cuda}; NVIDIA driver: {driver_version() or 'none found'}; a "
+                          "driver older than the build's CUDA, or CUDA_VISIBLE_DEVICES naming no GPU, also reads so)")
 
 
 def synced(fn: Callable[[], Any]) -> Callable[[], Any]:
     """`fn` followed by a device synchronise: a timed call ends when its data is usable.
 
-    Every CUDA path gets it, blocking or not: a pageable `t.cuda()` returns once the data is in
-    the driver's staging buffer, before the DMA to the device ends, and a `non_blocking` copy
-    returns at enqueue. The cost of the synchronise itself (a few us on an idle device) is then the
-    same for every path, so paths compare like with like.
+    Every CUDA path gets it, blocking or not. A blocking copy from pageable memory (`t.cuda()`,
+    `t.cpu()`) already returns with its copy complete (torch enqueues `cudaMemcpyAsync` through a
+    staging buffer, then synchronises the stream), so the synchronise finds nothing left; a
+    `non_blocking` copy returns at enqueue, and without it the time would be the enqueue's. The cost
+    of the synchronise itself (a few us on an idle device) is then the same for every path, so paths
+    compare like with like.
     """
     import torch
 
@@ -68,7 +72,11 @@ def synced(fn: Callable[[], Any]) -> Callable[[], Any]:
     return call
 
 
-def event_seconds(call: Callable[[], Any], repeats: int = 20, warmup: int = 3) -> list[float]:
+#: Copies a ceiling is the fastest of.
+CEILING_REPEATS = 20
+
+
+def event_seconds(call: Callable[[], Any], repeats: int = CEILING_REPEATS, warmup: int = 3) -> list[float]:
     """Device time of each of `repeats` calls, from CUDA events recorded around it on the current stream.
 
     Events time the copy on the GPU itself, without Python or launch overhead: the tightest figure
@@ -91,6 +99,37 @@ def event_seconds(call: Callable[[], Any], repeats: int = 20, warmup: int = 3) -
         end.synchronize()
         times.append(start.elapsed_time(end) / 1e3)
     return times
+
+
+def ceiling_gbs(path_id: str, repeats: int = CEILING_REPEATS) -> float:
+    """GB/s of a CUDA ceiling path (a pinned `CEILING_SIZE` copy, bridge_bench.catalogue) in this
+    process: the fastest of `repeats` copies timed with CUDA events."""
+    from bridge_bench import bindings, inputs
+
+    call = bindings.prepare(path_id, inputs.Case(CEILING_SIZE))
+    return bandwidth_gbs(CEILING_SIZE, event_seconds(call, repeats))
+
+
+def plain_ceilings(nbytes: int = CEILING_SIZE, repeats: int = CEILING_REPEATS) -> dict[str, float]:
+    """GB/s of a pinned `nbytes` copy each way, fastest of `repeats`, timed with CUDA events in a plain
+    loop: none of the suite's bindings, preparation or timing code, to check the suite's ceilings
+    against (`bridge-bench gpu-check`). Keys are the ceilings' path ids."""
+    import torch
+
+    host = torch.ones(nbytes, dtype=torch.uint8, pin_memory=True)
+    device = torch.zeros(nbytes, dtype=torch.uint8, device="cuda")
+    out = {}
+    for pid, dst, src in (("h2d_ceiling", device, host), ("d2h_ceiling", host, device)):
+        times = []
+        for _ in range(repeats + 3):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            dst.copy_(src, non_blocking=True)
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) / 1e3)
+        out[pid] = nbytes / min(times[3:]) / GB
+    return out
 
 
 def bandwidth_gbs(nbytes: int, seconds: list[float]) -> float:
@@ -152,6 +191,14 @@ def _nvidia_smi() -> dict[str, str] | None:
     return dict(zip(_SMI_FIELDS, values)) if len(values) == len(_SMI_FIELDS) else None
 
 
+def _sysfs_bus_id(bus_id: str) -> str:
+    """nvidia-smi's bus id ('00000000:41:00.0', 8-digit domain) as sysfs names it ('0000:41:00.0')."""
+    bus_id = bus_id.lower()
+    if bus_id.count(":") == 2 and len(bus_id.split(":")[0]) > 4:
+        bus_id = bus_id[len(bus_id.split(":")[0]) - 4:]
+    return bus_id
+
+
 def pcie_from_sysfs(bus_id: str, root: Path = _PCI_DEVICES) -> str | None:
     """'Gen5 x16' from /sys/bus/pci/devices/<bus id>/current_link_speed|width; None if unreadable.
 
@@ -159,10 +206,7 @@ def pcie_from_sysfs(bus_id: str, root: Path = _PCI_DEVICES) -> str | None:
     The current speed can read low on an idle GPU (link power saving), so nvidia-smi's
     `pcie.link.gen.max` is preferred when it answers.
     """
-    bus_id = bus_id.lower()
-    if bus_id.count(":") == 2 and len(bus_id.split(":")[0]) > 4:
-        bus_id = bus_id[len(bus_id.split(":")[0]) - 4:]
-    folder = root / bus_id
+    folder = root / _sysfs_bus_id(bus_id)
     try:
         speed = (folder / "current_link_speed").read_text().split()[0]
         width = (folder / "current_link_width").read_text().strip()
@@ -174,6 +218,56 @@ def pcie_from_sysfs(bus_id: str, root: Path = _PCI_DEVICES) -> str | None:
 
 def _known(value: str | None) -> bool:
     return bool(value) and not value.startswith("[") and value not in ("N/A", "Unknown Error")
+
+
+def driver_version() -> str | None:
+    """The NVIDIA kernel driver's version, from nvidia-smi or /proc; None where there is none."""
+    smi = _nvidia_smi() or {}
+    if _known(smi.get("driver_version")):
+        return smi["driver_version"]
+    try:
+        return Path("/proc/driver/nvidia/version").read_text().split("Kernel Module")[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def gpu_users() -> list[str]:
+    """The compute processes nvidia-smi sees on the GPU the benchmarks use ('pid name MiB' each):
+    another job's transfers share the PCIe link and the copy engines, and its kernels the GPU."""
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return []
+    gpu = visible_gpu()
+    try:
+        out = subprocess.run([exe, "--query-compute-apps=pid,process_name,used_memory", "--format=csv,noheader",
+                              *([f"--id={gpu}"] if gpu else [])], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    mine = str(os.getpid())
+    return [line.strip() for line in out.stdout.splitlines()
+            if line.strip() and out.returncode == 0 and line.split(",")[0].strip() != mine]
+
+
+def numa_node(root: Path = _PCI_DEVICES) -> int | None:
+    """The NUMA node the GPU hangs off (sysfs of its PCI device), None where unknown or single-node.
+
+    Pinned memory on the far socket of a two-socket host crosses the socket link on every copy:
+    transfers are only comparable, and only comparable to their ceiling, bound to the GPU's node."""
+    smi = _nvidia_smi() or {}
+    bus_id = _sysfs_bus_id(smi.get("pci.bus_id", ""))
+    try:
+        node = int((root / bus_id / "numa_node").read_text()) if bus_id else -1
+    except (OSError, ValueError):
+        return None
+    return node if node >= 0 else None
+
+
+def numa_binding() -> list[str]:
+    """`numactl` binding CPUs and memory to the GPU's NUMA node, as a command prefix; [] where the
+    node is unknown or numactl is not installed."""
+    node = numa_node(_PCI_DEVICES)
+    exe = shutil.which("numactl")
+    return [exe, f"--cpunodebind={node}", f"--membind={node}"] if node is not None and exe else []
 
 
 def describe() -> dict[str, str]:
@@ -189,15 +283,12 @@ def describe() -> dict[str, str]:
         return {}
     smi = _nvidia_smi() or {}
     name = smi.get("name") or torch.cuda.get_device_name(0)
-    driver = smi.get("driver_version")
-    if not _known(driver):
-        try:
-            driver = Path("/proc/driver/nvidia/version").read_text().split("Kernel Module")[1].split()[0]
-        except (OSError, IndexError):
-            driver = "unknown"
+    driver = driver_version() or "unknown"
+    node = numa_node()
     gen, width = smi.get("pcie.link.gen.max"), smi.get("pcie.link.width.current")
     if _known(gen) and _known(width):
         pcie = f"Gen{gen} x{width}"
     else:
         pcie = pcie_from_sysfs(smi.get("pci.bus_id", "")) if smi.get("pci.bus_id") else None
-    return {"gpu": name, "gpu_driver": driver, "cuda": torch.version.cuda or "unknown", "pcie": pcie or "unknown"}
+    return {"gpu": name, "gpu_driver": driver, "cuda": torch.version.cuda or "unknown", "pcie": pcie or "unknown",
+            "gpu_numa_node": "unknown" if node is None else str(node)}

@@ -28,23 +28,35 @@ import statistics
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from bridge_bench import asvrun, estimate, plan, sampling, suite
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a run leaves besides its results: the commit they carry, and why each refused or skipped
+    case was (asv's result files keep no reason)."""
+
+    commit: str
+    refused: dict[str, str]
+
+
 def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None = None, mode: str = "adaptive",
         rounds: int = plan.LOOKS, extra: list[str] = (), python: str | None = None, managed: bool = False,
-        label: str = "bridge-bench") -> str:
+        label: str = "bridge-bench", keep_looks: Path | None = None) -> Outcome:
     """`rounds` rounds of the `bench` regexes on the checkout's HEAD, looks as `mode` plans them
-    (bridge_bench.plan), the timed results finalized; returns the commit hash the results carry.
+    (bridge_bench.plan), the timed results finalized. With `keep_looks`, the run's record of looks
+    (every look and its canary verdict, which asv's result files do not keep) is copied there, for
+    `scripts/replay-plan`.
 
     On the existing environment (`python`, by default this one) or, with `managed`, on the
     configuration's own environments (the sweep across releases). Samples are always recorded:
     they are the looks.
     """
     start = time.monotonic()
-    with looks_record(env, mode) as run_env:
+    with looks_record(env, mode, keep_looks) as run_env:
         run_id = run_env[sampling.RUN_VARIABLE]
         of = f"of {'at most ' * (mode == 'adaptive')}{rounds}"
         commit = _round(config, machine, list(bench), run_env, 1, f"{label}: round 1 {of}: every selected case",
@@ -56,9 +68,10 @@ def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None
                        extra, python, managed)
             elif mode == "adaptive":
                 break  # every case's figure is known: no later round would look
-        print(f"{label}: {summary(sampling.records(run_id))}; {time.monotonic() - start:.0f} s", file=sys.stderr)
+        states = sampling.records(run_id)
+        print(f"{label}: {summary(states)}; {time.monotonic() - start:.0f} s", file=sys.stderr)
     estimate.finalize(asvrun.results_dir(config))
-    return commit
+    return Outcome(commit, {s["case"]: s["refused"] for s in states if s.get("refused") and "case" in s})
 
 
 def _round(config, machine, selection, run_env, r, heading, extra=(), python=None, managed=False) -> str:
@@ -102,25 +115,28 @@ def summary(states: list[dict]) -> str:
 
 
 @contextlib.contextmanager
-def looks_record(env: dict[str, str] | None = None, mode: str = "adaptive"):
+def looks_record(env: dict[str, str] | None = None, mode: str = "adaptive", keep: Path | None = None):
     """`env` (default: this process's) naming a new `sampling.Looks` record and the run's mode;
-    the record is removed afterwards."""
+    the record is removed afterwards (copied to `keep` first, when given)."""
     if mode not in plan.MODES:
         raise ValueError(f"unknown mode {mode!r}; known: {', '.join(plan.MODES)}")
     run_id = uuid.uuid4().hex
     try:
         yield {**(os.environ if env is None else env), sampling.RUN_VARIABLE: run_id, plan.MODE_VARIABLE: mode}
     finally:
+        if keep is not None and sampling.looks_folder(run_id).exists():
+            shutil.copytree(sampling.looks_folder(run_id), keep, dirs_exist_ok=True)
         shutil.rmtree(sampling.looks_folder(run_id), ignore_errors=True)
 
 
 def private_run(config: Path, workdir: Path, machine: str, bench: list[str], rounds: int = plan.LOOKS,
-                mode: str = "adaptive", **extra: str) -> Path:
+                mode: str = "adaptive", keep_looks: Path | None = None, **extra: str) -> Path:
     """`run` of the `bench` regexes with `config`'s suite, but everything it writes (results,
     machine file, environments) under `workdir`: a developer's results and machine file are never
     touched. `extra` goes into the benchmarks' environment. Returns the results folder."""
     conf = asvrun.private_config(config, workdir)
-    run(conf, machine, bench, env=asvrun.private_env(workdir / "home", machine, **extra), mode=mode, rounds=rounds)
+    run(conf, machine, bench, env=asvrun.private_env(workdir / "home", machine, **extra), mode=mode, rounds=rounds,
+        keep_looks=keep_looks)
     return asvrun.results_dir(conf)
 
 

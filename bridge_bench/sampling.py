@@ -299,21 +299,29 @@ def repeat_for(measure: Callable[[], float], seconds: float, at_least: int = 3) 
     return readings
 
 
-def run_median(name: str, reading: float) -> float:
-    """Add `reading` to the file `name` of this run's record; the median of the run's readings so far.
+def run_readings(name: str, reading: float | None = None) -> list[float]:
+    """Add `reading` (if any) to the file `name` of this run's record; every reading of the run so far.
 
-    A track benchmark read in every round (`cores`, `cpu`, `bandwidth`) reports this: asv keeps one value
-    of a track, the last round's, which then stands for the whole run, not one moment of it."""
+    What several processes of a run measure of one thing (the machine's free cores in every round,
+    a transfer ceiling in every CUDA process) goes here, so that the track that reports it speaks
+    for the whole run: asv keeps one value of a track, the last one."""
     file = record_folder() / name
-    with file.open("a") as out:
-        out.write(f"{reading!r}\n")
+    if reading is not None:
+        with file.open("a") as out:
+            out.write(f"{reading!r}\n")
     readings = []
-    for line in file.read_text().splitlines():
+    for line in file.read_text().splitlines() if file.exists() else []:
         try:
             readings.append(float(line))
         except ValueError:  # a line another process is writing
             continue
-    return statistics.median(readings)
+    return readings
+
+
+def run_median(name: str, reading: float) -> float:
+    """Add `reading` to this run's readings of `name`; their median (`cores`, `cpu`, `bandwidth`:
+    read in every round, reported for the whole run, not one moment of it)."""
+    return statistics.median(run_readings(name, reading))
 
 
 def records(run: str) -> list[dict]:

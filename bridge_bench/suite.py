@@ -59,7 +59,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("bench_cuda", "HostToCudaDtypes", TIMED, "cuda", False, catalogue.HOST_TO_CUDA),
     Benchmark("bench_cuda", "CudaToHostDtypes", TIMED, "cuda", False, catalogue.CUDA_TO_HOST),
     Benchmark("bench_cuda", "PinMemoryFirst", "time_first_pin", "cuda", True, catalogue.HOST_TO_CUDA),
-    Benchmark("bench_cuda", "Ceilings", "track_bandwidth", "cuda", False, catalogue.REFERENCE),
+    Benchmark("bench_cuda", "TransferCeilings", "track_bandwidth", "cuda", False, catalogue.REFERENCE),
     Benchmark("bench_context", None, "track_torch_threads", CONTEXT, False),
     Benchmark("bench_context", None, "track_thp_mem_alloc_enable", CONTEXT, False),
     Benchmark("bench_context", None, "track_parallel_speedup", CONTEXT, False),
@@ -72,7 +72,8 @@ BY_NAME: dict[str, Benchmark] = {b.name: b for b in BENCHMARKS}
 #: of each direction, the first pin and the ceilings, with the context.
 CUDA = tuple(b for b in BENCHMARKS if b.sweep == "cuda")
 CUDA_SIZE_SWEEPS = tuple(b for b in CUDA if b.sweeps_size)
-CUDA_CEILINGS = next(b for b in CUDA if b.cls == "Ceilings")
+CUDA_CEILINGS = next(b for b in CUDA if b.cls == "TransferCeilings")
+CUDA_FIRST_PIN = next(b for b in CUDA if b.cls == "PinMemoryFirst")
 TORCH_THREADS = BY_NAME["bench_context.track_torch_threads"]
 THP_MEM_ALLOC_ENABLE = BY_NAME["bench_context.track_thp_mem_alloc_enable"]
 PARALLEL_SPEEDUP = BY_NAME["bench_context.track_parallel_speedup"]

@@ -50,12 +50,13 @@ def cuda_run(tmp_path_factory):
 
 def test_params_are_fixed_and_nothing_touches_cuda_at_import():
     code = ("import json, sys, torch, benchmarks.bench_cuda as b\n"
-            "print(json.dumps({'init': torch.cuda.is_initialized(), "
+            "print(json.dumps({'init': torch.cuda.is_initialized(), 'first_pin_number': b.PinMemoryFirst.number, "
             "'params': {n: getattr(b, n).params for n in sys.argv[1:]}}))")
     proc = subprocess.run([sys.executable, "-c", code, *CUDA_CLASSES], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["init"] is False, "importing the suite must not create a CUDA context (asv forks after import)"
+    assert data["first_pin_number"] == 1, "one call per sample: setup empties the cache between calls"
     p = data["params"]
     assert p["HostToCuda"][0] == [i for i in catalogue.ids(catalogue.HOST_TO_CUDA, cuda=True) if not catalogue.get(i).cold]
     assert p["PinMemoryFirst"][0] == ["pin_memory_first"]
@@ -63,7 +64,7 @@ def test_params_are_fixed_and_nothing_touches_cuda_at_import():
     assert p["HostToCuda"][1] == list(devices.TRANSFER_SIZES) and p["HostToCuda"][2] == ["float32"]
     assert p["HostToCudaDtypes"][1] == list(devices.TRANSFER_SWEEP_SIZES)
     assert p["HostToCudaDtypes"][2] == list(inputs.DTYPES)
-    assert p["Ceilings"][0] == ["h2d_ceiling", "d2h_ceiling"]
+    assert p["TransferCeilings"][0] == ["h2d_ceiling", "d2h_ceiling"]
 
 
 def test_each_path_is_timed_by_the_suite_of_its_kind():
@@ -145,15 +146,16 @@ def test_a_cuda_call_returns_with_its_work_done_even_behind_a_busy_stream(pid):
 def test_the_first_pin_of_a_size_allocates_a_block_and_a_cached_one_does_not():
     """Counted, not timed: torch's pinned-host allocator counts the blocks it creates, so emptying its
     cache before each call (PinMemoryFirst, outside the timed region) makes each call pay cudaHostAlloc."""
+    torch.cuda.init()  # host_memory_stats() is {} until CUDA has started: the test may run first
     pin = bindings.prepare("pin_memory_first", inputs.Case(64 * MiB))
 
     def blocks_made(cold):
-        before = torch.cuda.host_memory_stats()["num_host_alloc"]
+        before = torch.cuda.host_memory_stats().get("num_host_alloc", 0)
         for _ in range(3):
             if cold:
                 devices.empty_host_cache()
             assert pin().is_pinned()
-        return torch.cuda.host_memory_stats()["num_host_alloc"] - before
+        return torch.cuda.host_memory_stats().get("num_host_alloc", 0) - before
 
     assert blocks_made(cold=True) == 3
     assert blocks_made(cold=False) == 0

@@ -19,7 +19,7 @@ def _row(path, value, size=SIZE, kind="time", unit="seconds", machine="m", commi
 
 
 def _ceiling(path, gbps, **kw):
-    return _row(path, gbps, kind="track", unit="GB/s", benchmark="bench_cuda.Ceilings.track_bandwidth", **kw)
+    return _row(path, gbps, kind="track", unit="GB/s", benchmark="bench_cuda.TransferCeilings.track_bandwidth", **kw)
 
 
 def _time_for(gbps, size=SIZE):

@@ -65,3 +65,47 @@ def test_the_gpu_described_is_the_one_cuda_visible_devices_selects(tmp_path, mon
     devices._nvidia_smi()
     first, second = calls.read_text().splitlines()
     assert first.endswith("--id=GPU-5a1b") and "--id" not in second
+
+
+def _fake_smi(tmp_path, monkeypatch, apps: str = ""):
+    """An nvidia-smi that describes one H200 on bus 41 and lists `apps` as its compute processes."""
+    smi = tmp_path / "bin" / "nvidia-smi"
+    smi.parent.mkdir()
+    smi.write_text('#!/bin/sh\ncase "$*" in\n'
+                   f'  *query-compute-apps*) printf "{apps}" ;;\n'
+                   '  *) echo "NVIDIA H200, 570.86, 5, 16, 00000000:41:00.0" ;;\nesac\n')
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{smi.parent}:/usr/bin:/bin")
+
+
+def test_other_processes_on_the_gpu_are_named_and_this_one_is_not(tmp_path, monkeypatch):
+    import os
+
+    _fake_smi(tmp_path, monkeypatch, f"4242, python3, 20480 MiB\\n{os.getpid()}, python, 500 MiB\\n")
+    assert devices.gpu_users() == ["4242, python3, 20480 MiB"]
+    _fake_smi(tmp_path / "idle", monkeypatch)
+    assert devices.gpu_users() == []
+
+
+def test_the_gpus_numa_node_comes_from_sysfs_and_binds_only_where_numactl_exists(tmp_path, monkeypatch):
+    _fake_smi(tmp_path, monkeypatch)
+    pci = tmp_path / "pci"
+    (pci / "0000:41:00.0").mkdir(parents=True)
+    (pci / "0000:41:00.0" / "numa_node").write_text("1\n")
+    monkeypatch.setattr(devices, "_PCI_DEVICES", pci)
+    assert devices.numa_node(pci) == 1
+    assert devices.numa_binding() == [], "no numactl on PATH"
+    numactl = tmp_path / "bin" / "numactl"
+    numactl.write_text("#!/bin/sh\nexec \"$@\"\n")
+    numactl.chmod(0o755)
+    assert devices.numa_binding() == [str(numactl), "--cpunodebind=1", "--membind=1"]
+    (pci / "0000:41:00.0" / "numa_node").write_text("-1\n")  # a single-node host
+    assert devices.numa_node(pci) is None and devices.numa_binding() == []
+
+
+@NO_CUDA
+def test_without_a_device_the_reason_names_the_build_and_the_driver(monkeypatch):
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: True)
+    monkeypatch.setattr(devices, "driver_version", lambda: "470.57")
+    with pytest.raises(Unsupported, match=r"built for CUDA .*NVIDIA driver: 470\.57.*older than the build"):
+        devices.require()
