@@ -84,14 +84,16 @@ def _reference_loops(folder: Path) -> dict:
     return samples
 
 
-def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES) -> list[Row]:
+def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES, looks: int = plan.LOOKS) -> list[Row]:
+    """asv's figure and the reference of each case, from one private run of at most `looks` rounds."""
     validate(path_ids, sizes)
     cases = list(itertools.product(path_ids, sizes))
     with tempfile.TemporaryDirectory(prefix="bridge-bench-fidelity-") as tmp:
         work = Path(tmp)
         regexes = [asvrun.bench_regex(BENCHMARKS[catalogue.get(pid).direction], (pid, size, "float32", "C"))
                    for pid, size in cases]
-        results_dir = rounds.private_run(config, work, MACHINE, regexes, BRIDGE_BENCH_REFERENCE_DIR=str(work))
+        results_dir = rounds.private_run(config, work, MACHINE, regexes, rounds=looks,
+                                         BRIDGE_BENCH_REFERENCE_DIR=str(work))
         measured = _asv_figures(results_dir, cases)
         reference = _reference_loops(work)
     return [Row(pid, size, measured.get((pid, size)),

@@ -1,5 +1,5 @@
 """What several test modules share: the CUDA skip, the rule for missing tools, the recorded full run
-and helpers to read and damage copies of it, and a small real asv run.
+and helpers to read and damage copies of it, and the one small real asv run the tests share.
 
 Plain helpers (`FULLRUN`, `checksum`, `result_file`, `fake_sweep`, `needs`) are imported as `from conftest import ...`:
 pytest puts this folder on sys.path, as for any test module of this rootless layout.
@@ -84,21 +84,68 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
-def small_asv_run(tmp_path_factory):
-    """A small real `asv run -E existing` (copy and zero-copy paths at three sizes, their ceilings,
-    peak memory; four looks a case) and its `asv publish` output: what the report, estimate and
-    browser tests read. Returns (results_dir, html_dir)."""
-    from bridge_bench import asvrun, catalogue, rounds, suite
+#: The cases of the one real recorded run the tests share, as (benchmark, parameters): timings and
+#: counts of the size sweep (zero-copy and copies, in cache and memory-bound, call-bound and not),
+#: cases the layout sweep refuses, peak memory, the context and CUDA cases (skipped without CUDA).
+KiB, MiB = 2**10, 2**20
+SIZE_CASES = [*((path, size) for path in ("from_numpy", "tensor", "np_copyto", "copy_") for size in (8, 64 * KiB, 4 * MiB)),
+              ("from_numpy", 64 * MiB), ("tensor", 64 * MiB), ("numpy", 64 * MiB), ("np_copy", 4 * KiB),
+              ("np_copy", 32 * KiB), ("clone", 64 * MiB)]
+REFUSED_LAYOUTS = [("from_numpy", "negative"), ("dlpack_to_torch", "negative"), ("clone", "readonly")]
+CUDA_CASES = [("HostToCuda", ("cuda", MiB)), ("HostToCuda", ("copy_to_cuda_pinned", 64 * MiB)),
+              ("CudaToHost", ("to_cpu_nb", 64 * MiB)), ("PinMemoryFirst", ("pin_memory_first", MiB)),
+              ("TransferCeilings", ("h2d_ceiling", 256 * MiB)), ("TransferCeilings", ("d2h_ceiling", 256 * MiB)),
+              ("HostToCudaDtypes", ("tensor_cuda", 32 * KiB, "bfloat16"))]  # numpy has no bfloat16: skips everywhere
+MACHINE = "bridge-bench-test"
 
-    work = tmp_path_factory.mktemp("small-asv")
-    conf = asvrun.private_config(ROOT / "asv.conf.json", work)
-    env = asvrun.private_env(work / "home", "bridge-bench-report-test")
-    benches = [asvrun.bench_regex(suite.host_timing("bench_sizes", catalogue.get(path).direction).name,
-                                  (path, size, "float32", "C"))
-               for path in ("from_numpy", "tensor", "np_copyto", "copy_") for size in (8, 65536, 4 * 1024 * 1024)]
-    benches += [suite.regex(b, r"'(from_numpy|tensor)'.*") for b in suite.BENCHMARKS
+
+class Recorded:
+    """The shared run: its results and dashboard folders, the selection of each round, its outcome."""
+
+    def __init__(self, work: Path, selections: list[list[str]], outcome):
+        self.results, self.html, self.selections, self.outcome = work / "results", work / "html", selections, outcome
+
+
+def recorded_regexes() -> list[str]:
+    from bridge_bench import asvrun, catalogue, inputs, suite
+
+    regexes = [asvrun.bench_regex(b.name, (path, size, "float32", "C")) for path, size in SIZE_CASES
+               for b in suite.BENCHMARKS if b.module == "bench_sizes" and b.direction == catalogue.get(path).direction]
+    regexes += [asvrun.bench_regex(suite.host_timing("bench_layouts", catalogue.get(path).direction).name,
+                                   (path, inputs.IN_CACHE, "float32", layout)) for path, layout in REFUSED_LAYOUTS]
+    regexes += [suite.regex(b, r"'(from_numpy|tensor)'.*") for b in suite.BENCHMARKS
                 if b.method in (suite.PEAKMEM_CONVERT, suite.PEAKMEM_PREPARED)]
-    rounds.run(conf, "bridge-bench-report-test", benches, env=env, rounds=4)
+    cuda = {b.cls: b for b in suite.CUDA}
+    regexes += [asvrun.bench_regex(cuda[cls].name, (params + ("float32",))[:3] + ("C",)) for cls, params in CUDA_CASES]
+    return regexes + [suite.regex(b) for b in suite.CONTEXT_TRACKS]
+
+
+@pytest.fixture(scope="session")
+def recorded_run(tmp_path_factory, monkeypatch_session) -> Recorded:
+    """One real `asv run -E existing` through bridge-bench's round loop, adaptive as a user's run is
+    (bridge_bench.rounds), on a private copy of the configuration and a private HOME, then
+    `asv publish`: what every test that reads real results reads, and the selection asv was given
+    in each round."""
+    from bridge_bench import asvrun, rounds
+
+    work = tmp_path_factory.mktemp("recorded")
+    conf = asvrun.private_config(ROOT / "asv.conf.json", work)
+    env = asvrun.private_env(work / "home", MACHINE)
+    selections = []
+    real_round = asvrun.run_round
+
+    def recording(config, machine, bench, *args, **kwargs):
+        selections.append(list(bench))
+        return real_round(config, machine, bench, *args, **kwargs)
+
+    monkeypatch_session.setattr(asvrun, "run_round", recording)
+    outcome = rounds.run(conf, MACHINE, recorded_regexes(), env=env)
+    monkeypatch_session.undo()
     asvrun.run_asv(["publish", "--config", str(conf)], env=env, cwd=ROOT)
-    return work / "results", work / "html"
+    return Recorded(work, selections, outcome)
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch

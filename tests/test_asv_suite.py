@@ -1,47 +1,34 @@
-"""The suite under asv for real: `asv check`, and a filtered `asv run -E existing` whose results we read.
+"""The suite under asv for real: `asv check`, and the shared recorded run (conftest), whose results
+and rounds we read.
 
 Both run against a private copy of asv.conf.json and a private HOME, so a developer's results and
 machine file are never touched.
 """
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bridge_bench import asvrun, catalogue, estimate, fidelity, inputs, results, rounds, suite
+import conftest
+from bridge_bench import asvrun, catalogue, estimate, fidelity, inputs, plan, results, suite
+from conftest import MACHINE, REFUSED_LAYOUTS
 
 ROOT = Path(__file__).resolve().parents[1]
-MACHINE = "bridge-bench-test"
-#: Four looks per case, whatever the plan says: these tests check what is recorded, not how
-#: stable it is (README, "Figures" for that), and every look is paced seconds apart.
-ROUNDS = 4
 SIZES = suite.host_timing("bench_sizes", catalogue.NUMPY_TO_TORCH)
 LAYOUTS = {d: suite.host_timing("bench_layouts", d) for d in (catalogue.NUMPY_TO_TORCH, catalogue.REFERENCE)}
 COUNTS = [b for b in suite.BENCHMARKS if b.module == SIZES.module and b.direction == SIZES.direction
           and b.method in (suite.FAULTS, suite.HELD_BYTES)]
 PEAKMEM = [b for b in suite.BENCHMARKS if b.method in (suite.PEAKMEM_CONVERT, suite.PEAKMEM_PREPARED)]
-#: Cases the layout sweep refuses, as (path, layout), at its in-cache size.
-REFUSED = [("from_numpy", "negative"), ("dlpack_to_torch", "negative"), ("clone", "readonly")]
 
 
 @pytest.fixture(scope="module")
-def asv_run(tmp_path_factory):
-    benches = [
-        asvrun.bench_regex(SIZES.name, ("from_numpy", 8, "float32", "C")),
-        asvrun.bench_regex(SIZES.name, ("tensor", 65536, "float32", "C")),
-        *(suite.regex(b, "'(from_numpy|tensor)', 65536, 'float32', 'C'") for b in COUNTS),
-        *(asvrun.bench_regex(LAYOUTS[catalogue.get(path).direction].name, (path, inputs.IN_CACHE, "float32", layout))
-          for path, layout in REFUSED),
-        *(suite.regex(b, "'(from_numpy|tensor)'.*") for b in PEAKMEM),
-        *(suite.regex(b) for b in suite.CONTEXT_TRACKS),
-    ]
-    results_dir = rounds.private_run(ROOT / "asv.conf.json", tmp_path_factory.mktemp("asv"), MACHINE, benches,
-                                     rounds=ROUNDS)
-    (result_file,) = asvrun.result_files(results_dir, MACHINE)
-    return results.load([results_dir], drop_unusable=False).frame, asvrun.head_commit(ROOT), result_file
+def asv_run(recorded_run):
+    (result_file,) = asvrun.result_files(recorded_run.results, MACHINE)
+    return results.load([recorded_run.results], drop_unusable=False).frame, recorded_run.outcome.commit, result_file
 
 
 def _one(frame, benchmark, path=None, size=None, layout="C"):
@@ -71,13 +58,13 @@ def test_result_file_has_timings_skips_and_context(asv_run):
     assert tensor.value > from_numpy.value, "copying 64 KiB costs more than sharing"
     assert from_numpy.number > 100, "bare calls are batched: asv records the batch size"
     for row in (from_numpy, tensor):
-        assert len(row.samples) == ROUNDS, "one look per round"
+        assert plan.FIRST_LOOKS <= len(row.samples) <= plan.LOOKS, "one look per round, as the plan gave them"
         assert row.value == estimate.published(row.samples), "the published figure is the median of the quiet looks"
         assert (row.ci_low, row.ci_high) == estimate.interval(row.samples)
     not_run = _one(frame, sizes, "as_tensor", 8)
     assert not_run.status == "skipped"
 
-    for path, layout in REFUSED:
+    for path, layout in REFUSED_LAYOUTS:
         row = _one(frame, LAYOUTS[catalogue.get(path).direction].name, path, inputs.IN_CACHE, layout)
         assert row.status == "skipped", f"{path} {layout} must be skipped (NaN), not failed (None)"
 
@@ -111,6 +98,31 @@ def test_peak_memory_separates_sharing_from_copying(asv_run):
     assert extra("tensor") > size * 0.9
 
 
+def test_later_rounds_give_a_process_only_to_the_cases_that_look(recorded_run):
+    """Round 1 runs everything; later rounds only timed host cases the plan says look, and the machine's
+    readings. A refused case, a CUDA case (skipped here, measured once in round 1 on a GPU), counts,
+    peak memory and the context are not run again; a case whose figure is known stops."""
+    selections = recorded_run.selections
+    assert len(selections) >= plan.FIRST_LOOKS and selections[0] == conftest.recorded_regexes()
+
+    def picked(round_, name):
+        return any(re.search(r, name) for r in selections[round_])
+
+    refused = [f"{LAYOUTS[catalogue.get(p).direction].name}({p!r}, {inputs.IN_CACHE}, 'float32', {layout!r})"
+               for p, layout in REFUSED_LAYOUTS]
+    cuda = f"bench_cuda.HostToCuda.time_convert('cuda', {2**20}, 'float32', 'C')"
+    from_numpy = f"{SIZES.name}('from_numpy', 8, 'float32', 'C')"
+    for r in range(1, len(selections)):
+        assert not any(picked(r, name) for name in refused + [cuda]), f"round {r + 1} tried again what cannot run"
+        assert not picked(r, f"{COUNTS[0].name}('from_numpy', 8, 'float32', 'C')"), "counts are counted once"
+        assert all(picked(r, b.name) for b in suite.EVERY_ROUND) and not picked(r, suite.TORCH_THREADS.name)
+    assert all(picked(r, from_numpy) for r in range(1, plan.FIRST_LOOKS)), "every case takes its first looks"
+    looks = len(_one(results.load([recorded_run.results]).frame, SIZES.name, "from_numpy", 8).samples)
+    given = [r for r in range(len(selections)) if r == 0 or picked(r, from_numpy)]
+    assert len(given) == looks, "a case looks in exactly the rounds it was given"
+    assert set(recorded_run.outcome.refused) >= set(refused), "the run says why each refused case was"
+
+
 def test_context_tracks(asv_run):
     import torch
 
@@ -120,7 +132,7 @@ def test_context_tracks(asv_run):
 
 @pytest.mark.slow
 def test_fidelity_command_reports_both_figures_per_case():
-    rows = fidelity.run(ROOT / "asv.conf.json", ["from_numpy"], [8])
+    rows = fidelity.run(ROOT / "asv.conf.json", ["from_numpy"], [8], looks=2)
     (row,) = rows
     assert row.asv_s and row.reference_s and row.loops >= 2, "a reference loop in every look"
     assert row.ratio is not None and 0.5 < row.ratio < 2

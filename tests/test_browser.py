@@ -83,9 +83,9 @@ def _offline_index(page: str) -> tuple[str, set[str]]:
 
 
 @pytest.fixture
-def served(small_asv_run, tmp_path):
+def served(recorded_run, tmp_path):
     """An HTTP server on 127.0.0.1 over a folder holding the dashboard (html/) and our report (report/)."""
-    results_dir, html_dir = small_asv_run
+    results_dir, html_dir = recorded_run.results, recorded_run.html
     assert cli.main(["report", str(results_dir), "--out", str(tmp_path / "report")]) == 0
     (tmp_path / "html").symlink_to(html_dir)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))

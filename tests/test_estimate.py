@@ -5,7 +5,7 @@ import shutil
 
 from asv.util import load_json, write_json
 
-from bridge_bench import cli, estimate, results, suite
+from bridge_bench import cli, estimate, plan, results, suite
 
 
 def test_the_estimate_sets_spells_aside_and_takes_the_median_of_the_rest():
@@ -24,8 +24,8 @@ def _result_file(folder):
     return file
 
 
-def test_a_real_run_is_finalized_and_finalize_rewrites_only_timed_results(small_asv_run, tmp_path):
-    results_dir = shutil.copytree(small_asv_run[0], tmp_path / "results")
+def test_a_real_run_is_finalized_and_finalize_rewrites_only_timed_results(recorded_run, tmp_path):
+    results_dir = shutil.copytree(recorded_run.results, tmp_path / "results")
     file = _result_file(results_dir)
     data = load_json(str(file), api_version=2)
     columns = data["result_columns"]
@@ -35,7 +35,7 @@ def test_a_real_run_is_finalized_and_finalize_rewrites_only_timed_results(small_
     for row in timed.values():
         for value, looks in zip(row[result], row[samples]):
             if looks:
-                assert 2 <= len(looks) <= 4, "one look per round (slow cases every second round while their looks agree)"
+                assert plan.FIRST_LOOKS <= len(looks) <= plan.LOOKS, "one look per round, as the plan gave them"
                 assert value == estimate.published(looks), "the run wrote the estimate (asv alone writes the median)"
 
     # What a plain `asv run` leaves: asv's median of all looks, here made to differ. finalize puts the estimate back.

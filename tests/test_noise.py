@@ -12,8 +12,8 @@ from conftest import FULLRUN
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_gate_on_a_run_against_itself_and_against_known_slowdowns(small_asv_run):
-    run = noise.load_run(small_asv_run[0])
+def test_the_gate_on_a_run_against_itself_and_against_known_slowdowns(recorded_run):
+    run = noise.load_run(recorded_run.results)
     # 1.05x: inside both factors (a slowdown equal to a factor would be decided by float rounding)
     summary, false = noise.gate([run, run], slowdowns=(1.05, 1.25, 1.5))
     assert len(false) == 0 and (summary["false flags"] == 0).all()
@@ -43,12 +43,12 @@ def test_looks_per_case_are_counted_by_class():
     assert table.loc[0, "cases"].sum() == run["samples"].map(lambda s: isinstance(s, list)).sum()
 
 
-def test_cli_prints_the_figures_and_refuses_a_single_run(small_asv_run, tmp_path, capsys):
-    assert cli.main(["noise", str(small_asv_run[0]), str(small_asv_run[0])]) == 0
+def test_cli_prints_the_figures_and_refuses_a_single_run(recorded_run, tmp_path, capsys):
+    assert cli.main(["noise", str(recorded_run.results), str(recorded_run.results)]) == 0
     out = capsys.readouterr().out
     assert "False flags: none" in out and "torch.from_numpy(a)" in out and "caught" in out
     assert "Looks per case" in out
-    assert cli.main(["noise", str(small_asv_run[0])]) == 2
+    assert cli.main(["noise", str(recorded_run.results)]) == 2
     assert cli.main(["noise", str(tmp_path / "nope"), str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "two or more" in err[0] and "nope" in err[1]
