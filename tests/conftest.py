@@ -86,16 +86,15 @@ def pytest_collection_modifyitems(config, items):
 
 #: The cases of the one real recorded run the tests share, as (benchmark, parameters): timings and
 #: counts of the size sweep (zero-copy and copies, in cache and memory-bound, call-bound and not),
-#: cases the layout sweep refuses, peak memory, the context and CUDA cases (skipped without CUDA).
+#: cases the layout sweep refuses, peak memory, the context and one CUDA case (a later round must not
+#: try it again). The CUDA tests run their own cases (tests/test_cuda.py): `bridge-bench gpu-check`
+#: runs those tests on a GPU box and needs nothing else.
 KiB, MiB = 2**10, 2**20
 SIZE_CASES = [*((path, size) for path in ("from_numpy", "tensor", "np_copyto", "copy_") for size in (8, 64 * KiB, 4 * MiB)),
               ("from_numpy", 64 * MiB), ("tensor", 64 * MiB), ("numpy", 64 * MiB), ("np_copy", 4 * KiB),
               ("np_copy", 32 * KiB), ("clone", 64 * MiB)]
 REFUSED_LAYOUTS = [("from_numpy", "negative"), ("dlpack_to_torch", "negative"), ("clone", "readonly")]
-CUDA_CASES = [("HostToCuda", ("cuda", MiB)), ("HostToCuda", ("copy_to_cuda_pinned", 64 * MiB)),
-              ("CudaToHost", ("to_cpu_nb", 64 * MiB)), ("PinMemoryFirst", ("pin_memory_first", MiB)),
-              ("TransferCeilings", ("h2d_ceiling", 256 * MiB)), ("TransferCeilings", ("d2h_ceiling", 256 * MiB)),
-              ("HostToCudaDtypes", ("tensor_cuda", 32 * KiB, "bfloat16"))]  # numpy has no bfloat16: skips everywhere
+CUDA_CASE = ("bench_cuda.HostToCuda.time_convert", ("cuda", MiB, "float32", "C"))
 MACHINE = "bridge-bench-test"
 
 
@@ -115,9 +114,7 @@ def recorded_regexes() -> list[str]:
                                    (path, inputs.IN_CACHE, "float32", layout)) for path, layout in REFUSED_LAYOUTS]
     regexes += [suite.regex(b, r"'(from_numpy|tensor)'.*") for b in suite.BENCHMARKS
                 if b.method in (suite.PEAKMEM_CONVERT, suite.PEAKMEM_PREPARED)]
-    cuda = {b.cls: b for b in suite.CUDA}
-    regexes += [asvrun.bench_regex(cuda[cls].name, (params + ("float32",))[:3] + ("C",)) for cls, params in CUDA_CASES]
-    return regexes + [suite.regex(b) for b in suite.CONTEXT_TRACKS]
+    regexes.append(asvrun.bench_regex(*CUDA_CASE)) + [suite.regex(b) for b in suite.CONTEXT_TRACKS]
 
 
 @pytest.fixture(scope="session")

@@ -110,7 +110,7 @@ def test_later_rounds_give_a_process_only_to_the_cases_that_look(recorded_run):
 
     refused = [f"{LAYOUTS[catalogue.get(p).direction].name}({p!r}, {inputs.IN_CACHE}, 'float32', {layout!r})"
                for p, layout in REFUSED_LAYOUTS]
-    cuda = f"bench_cuda.HostToCuda.time_convert('cuda', {2**20}, 'float32', 'C')"
+    cuda = f"{conftest.CUDA_CASE[0]}{conftest.CUDA_CASE[1]}"
     from_numpy = f"{SIZES.name}('from_numpy', 8, 'float32', 'C')"
     for r in range(1, len(selections)):
         assert not any(picked(r, name) for name in refused + [cuda]), f"round {r + 1} tried again what cannot run"

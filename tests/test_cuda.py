@@ -1,8 +1,8 @@
 """The CUDA suite: fixed parameters, no CUDA at import, clean skips without a GPU; on a GPU, calls
 that return when their data is usable and figures under the same run's ceiling.
 
-The asv run is real: the CUDA cases of the shared recorded run (conftest). Without CUDA every
-selected case must be *skipped* (NaN), never failed (null). Besides the run's own check that no
+The asv run is real (`asv run -E existing` on a private copy of the configuration and a private
+HOME). Without CUDA every selected case must be *skipped* (NaN), never failed (null). Besides the run's own check that no
 transfer beats its ceiling (`ceilings.violations`), no test here compares timings: what a call leaves behind is read from the device (an idle stream, torch's count of pinned
 blocks), which a slow spell cannot change.
 """
@@ -16,22 +16,34 @@ from pathlib import Path
 import pytest
 import torch
 
-from bridge_bench import bindings, catalogue, ceilings, devices, inputs, results, suite
-from conftest import CUDA_CASES
+from bridge_bench import asvrun, bindings, catalogue, ceilings, devices, inputs, results, rounds, suite
 
 ROOT = Path(__file__).resolve().parents[1]
+MACHINE = "bridge-bench-cuda-test"
 MiB = inputs.MiB
 CUDA_CLASSES = {b.cls: b for b in suite.CUDA}
-#: The shared recorded run's CUDA cases (conftest), as (benchmark, parameters).
-CASES = [(CUDA_CLASSES[cls], (params + ("float32",))[:3] + ("C",)) for cls, params in CUDA_CASES]
+CASES = [
+    (CUDA_CLASSES["HostToCuda"], ("cuda", 1 * MiB, "float32", "C")),
+    (CUDA_CLASSES["HostToCuda"], ("copy_to_cuda_pinned", 64 * MiB, "float32", "C")),
+    (CUDA_CLASSES["HostToCuda"], ("pin_to_cuda_nb", 64 * MiB, "float32", "C")),
+    (CUDA_CLASSES["CudaToHost"], ("to_cpu_nb", 64 * MiB, "float32", "C")),
+    (CUDA_CLASSES["PinMemoryFirst"], ("pin_memory_first", 1 * MiB, "float32", "C")),
+    (suite.CUDA_CEILINGS, ("h2d_ceiling", devices.CEILING_SIZE, "float32", "C")),
+    (suite.CUDA_CEILINGS, ("d2h_ceiling", devices.CEILING_SIZE, "float32", "C")),
+    # numpy has no bfloat16: skips everywhere
+    (CUDA_CLASSES["HostToCudaDtypes"], ("tensor_cuda", 32768, "bfloat16", "C")),
+]
 #: GPU clock cycles a kernel spins on the stream (`torch.cuda._sleep`): about 0.1 s at 2 GHz, while
 #: a call that forgot to synchronise returns in microseconds.
 SPIN_CYCLES = 200_000_000
 
 
 @pytest.fixture(scope="module")
-def cuda_run(recorded_run):
-    frame = results.load([recorded_run.results], drop_unusable=False).frame
+def cuda_run(tmp_path_factory):
+    """A real run of CASES: one round, each case once in one process (bridge_bench.rounds)."""
+    benches = [asvrun.bench_regex(b.name, case) for b, case in CASES] + [suite.regex(suite.TORCH_THREADS)]
+    results_dir = rounds.private_run(ROOT / "asv.conf.json", tmp_path_factory.mktemp("asv-cuda"), MACHINE, benches)
+    frame = results.load([results_dir], drop_unusable=False).frame
     selected = [(b.name, *case) for b, case in CASES]
     keys = list(zip(frame["benchmark"], frame["path"], frame["size"], frame["dtype"], frame["layout"]))
     return frame[[k in selected for k in keys]].set_index("path")
