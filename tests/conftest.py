@@ -114,7 +114,7 @@ def recorded_regexes() -> list[str]:
                                    (path, inputs.IN_CACHE, "float32", layout)) for path, layout in REFUSED_LAYOUTS]
     regexes += [suite.regex(b, r"'(from_numpy|tensor)'.*") for b in suite.BENCHMARKS
                 if b.method in (suite.PEAKMEM_CONVERT, suite.PEAKMEM_PREPARED)]
-    regexes.append(asvrun.bench_regex(*CUDA_CASE)) + [suite.regex(b) for b in suite.CONTEXT_TRACKS]
+    return regexes + [asvrun.bench_regex(*CUDA_CASE)] + [suite.regex(b) for b in suite.CONTEXT_TRACKS]
 
 
 @pytest.fixture(scope="session")
