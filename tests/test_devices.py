@@ -70,7 +70,7 @@ def test_the_gpu_described_is_the_one_cuda_visible_devices_selects(tmp_path, mon
 def _fake_smi(tmp_path, monkeypatch, apps: str = ""):
     """An nvidia-smi that describes one H200 on bus 41 and lists `apps` as its compute processes."""
     smi = tmp_path / "bin" / "nvidia-smi"
-    smi.parent.mkdir()
+    smi.parent.mkdir(parents=True)
     smi.write_text('#!/bin/sh\ncase "$*" in\n'
                    f'  *query-compute-apps*) printf "{apps}" ;;\n'
                    '  *) echo "NVIDIA H200, 570.86, 5, 16, 00000000:41:00.0" ;;\nesac\n')
