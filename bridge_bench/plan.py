@@ -11,7 +11,8 @@ a process: one costs ~20 ms of asv's bookkeeping, a fork and an exit.
   `SLOW_STRIDE`-th round while its looks agree within `estimate.QUIET`, and in every round once they
   spread.
 - **adaptive**: each case looks `FIRST_LOOKS` times, then stops as soon as its figure is known
-  (`settled`): at least `QUIET_LOOKS` of its looks held a quiet moment (the canary), and a majority
+  (`settled`): at least `QUIET_LOOKS` of its looks held a quiet moment (the canary; a slow case's
+  spells are other tenants' memory traffic, which a canary of CPU work does not see), and a majority
   of the looks within `estimate.QUIET` of the fastest, at least `MIN_KEPT` of them, agree within
   its class's `AGREE` factor (`band`; bridge_bench.classes), so the published figure, their
   median, is pinned between them. A case whose looks spread, or met slow spells, keeps looking, up
@@ -91,7 +92,7 @@ def settled(state: dict) -> bool:
     samples = state.get("samples") or []
     if len(samples) >= LOOKS:
         return True
-    if len(samples) < FIRST_LOOKS or sum(state.get("quiet") or []) < QUIET_LOOKS:
+    if len(samples) < FIRST_LOOKS or (not slow(state) and sum(state.get("quiet") or []) < QUIET_LOOKS):
         return False
     return band(estimate.quiet(samples)) <= AGREE[case_class(state)]
 

@@ -45,6 +45,7 @@ def test_adaptive_keeps_looking_where_looks_spread_met_spells_or_held_no_quiet_m
 def test_adaptive_memory_bound_cases_agree_within_their_own_factor():
     looks = [5.0e-3, 5.6e-3, 5.3e-3, 5.4e-3]  # three of them 1.06x apart
     assert plan.settled(record(COPY_64MIB, looks))
+    assert plan.settled(record(COPY_64MIB, looks, [False] * 4)), "a slow case's spells are not the canary's"
     assert not plan.settled(record(COPY_64MIB, [5.0e-3, 5.9e-3, 6.3e-3, 5.6e-3]))
 
 
