@@ -110,7 +110,7 @@ def load(dirs, runs: pd.DataFrame, n: int, problems: list[str]) -> results.Loade
         measured = got.frame[got.frame["status"] == "ok"]
         read |= set(measured["result_file"])
         failed |= todo - read
-        frames.append(measured)
+        frames += [measured] if len(measured) else []  # an empty frame would turn every column to object
         warnings += got.warnings
         files += got.files
     frame = pd.concat(frames) if frames else pd.DataFrame(columns=results.COLUMNS)
