@@ -181,10 +181,10 @@ class Side:
     def newest(self, exclude: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
         """The measured rows of the newest `history` runs of this side's folder, reading the headers
         of its files and then only those runs' files."""
-        runs, problems = runfiles.scan([self.source])
+        runs, unreadable = runfiles.scan([self.source])
         runs = self.narrow(runs, exclude)
         self.one_machine(runs)
-        loaded = runfiles.load([self.source], runs, self.history, problems)
+        loaded = runfiles.load([self.source], runs, self.history, unreadable)
         return loaded.frame, loaded.warnings
 
     def one_machine(self, frame: pd.DataFrame) -> None:

@@ -1,9 +1,9 @@
 """`bridge-bench report`: asv results -> the sections of a report, written by `bridge_bench.render`.
 
 What it reads: the newest run of each machine x environment (of a nightly history, tonight's), or
-with `--all-runs` every run. History across commits is what asv's own dashboard (`asv publish`) is for; this report answers "what does the bridge cost here,
-against what this machine can copy". Cross-environment ratios pair environments that differ in one
-factor (torch, numpy, threads, THP).
+with `--all-runs` every run. History across commits is what asv's own dashboard (`asv publish`) is
+for; this report answers "what does the bridge cost here, against what this machine can copy".
+Cross-environment ratios pair environments that differ in one factor (torch, numpy, threads, THP).
 
 The report is `SECTIONS`, a list of builders: each takes the same `Inputs` and returns a `Section`
 (prose, tables from `bridge_bench.analysis`, figures from `bridge_bench.plots`), or None when it has
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import analysis, catalogue, ceilings, devices, inputs, plots, render, results, runfiles, semantics, units
+from bridge_bench import (analysis, catalogue, ceilings, devices, inputs, plots, render, results, runfiles, semantics,
+                          units)
 from bridge_bench.render import Section
 
 TITLE = "bridge-bench report: the NumPy <-> PyTorch bridge"
@@ -37,7 +38,7 @@ MAX_PLOTTED = 2
 @dataclass(frozen=True)
 class Inputs:
     """What every section builder reads."""
-    loaded: results.Loaded  # every run, as read
+    loaded: results.Loaded  # the runs read: the newest of each machine x environment, or all
     frame: pd.DataFrame  # the newest run of each machine x environment
     runs: list[tuple]  # the runs that get figures (RUN values), newest first
     probe: semantics.Probe | None  # the semantics probe's JSON, when given
@@ -298,10 +299,10 @@ def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progr
         loaded = results.load(dirs)
     else:
         step(f"reading the headers of the result files in {where}")
-        runs, problems = runfiles.scan(dirs)
+        runs, unreadable = runfiles.scan(dirs)
         step(f"loading the newest run of each machine x environment: "
              f"{runs[runfiles.GROUP].drop_duplicates().shape[0]} of {len(runs)} result files")
-        loaded = runfiles.load(dirs, runs, 1, problems)
+        loaded = runfiles.load(dirs, runs, 1, unreadable)
     step(f"{len(loaded.frame)} values loaded")
     data = Inputs.of(loaded, probe)
     sections = []

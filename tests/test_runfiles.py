@@ -22,8 +22,8 @@ from conftest import FULLRUN, result_file
 
 ROOT = Path(__file__).resolve().parents[1]
 NIGHTS = 9
-KEPT = ("bench_context.", "bench_memory.", "bench_sizes.NumpyToTorch.time_convert", "bench_sizes.Reference.time_convert",
-        "bench_sizes.NumpyToTorch.track_faults")
+KEPT = ("bench_context.", "bench_memory.", "bench_sizes.NumpyToTorch.time_convert",
+        "bench_sizes.Reference.time_convert", "bench_sizes.NumpyToTorch.track_faults")
 
 
 def trimmed(folder: Path) -> Path:
@@ -61,7 +61,8 @@ def test_the_synthetic_history_is_laid_out_as_the_workflow_keeps_it(history):
     assert all(runfiles.NIGHT.match(name) for name in names[:-1])
     assert (history / "benchmarks.json").is_file() and len(list((history.parent / "tonight").glob("*/*.json"))) == 6
     loaded = results.load([history.parent / "tonight"])
-    assert set(loaded.frame["machine"]) == {"h200", "l40s"} and set(loaded.frame["torch"]) == {"2.12.0+cu128", "2.13.0+cu128"}
+    assert set(loaded.frame["machine"]) == {"h200", "l40s"}
+    assert set(loaded.frame["torch"]) == {"2.12.0+cu128", "2.13.0+cu128"}
     assert not loaded.warnings, "each night's published figures are its looks' (bridge_bench.estimate)"
     first, last = (results.load([history]).frame.groupby("result_file")["started"].min().sort_index().iloc[[0, -1]])
     assert first < last
@@ -74,7 +75,8 @@ def test_selective_loading_chooses_the_runs_a_full_load_chooses(history, machine
     every, _ = side.every_row()
     reads = []
     real = Results.load.__func__
-    monkeypatch.setattr(Results, "load", classmethod(lambda cls, path, *a, **k: reads.append(path) or real(cls, path, *a, **k)))
+    monkeypatch.setattr(Results, "load",
+                        classmethod(lambda cls, path, *a, **k: reads.append(path) or real(cls, path, *a, **k)))
     chosen, warnings = side.load()
     pd.testing.assert_frame_equal(chosen.reset_index(drop=True), side.window(every).reset_index(drop=True))
     runs, scanned = runfiles.scan([history])

@@ -111,7 +111,8 @@ def test_the_history_is_stored_and_the_dashboard_deployed_with_the_least_permiss
     assert push["run"].startswith("python3 scripts/store-night push night ") and '--restored "$RESTORED"' in push["run"]
     assert push["env"]["RESTORED"] == "${{ needs.publish.outputs.history }}"
     assert "--force" not in (ROOT / ".github" / "workflows" / "gpu.yml").read_text(), "the history is never forced"
-    assert any(s.get("with", {}).get("name") == "night" for s in store["steps"] if "download-artifact@" in s.get("uses", ""))
+    downloads = [s["with"]["name"] for s in store["steps"] if "download-artifact@" in s.get("uses", "")]
+    assert downloads == ["night"], "tonight's files, staged by `publish`"
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages"
     assert any("deploy-pages" in s.get("uses", "") for s in deploy["steps"])
