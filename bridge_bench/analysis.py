@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bridge_bench import catalogue, inputs, results, semantics, suite
+from bridge_bench import catalogue, inputs, results, runfiles, semantics, suite
 from bridge_bench.results import RUN
 
 #: One run: what produced a set of numbers together. Ceilings and ratios never cross runs.
@@ -125,9 +125,10 @@ def run_labels(frame: pd.DataFrame) -> dict[tuple, str]:
 
 
 def latest(frame: pd.DataFrame) -> pd.DataFrame:
-    """Only the newest commit of each machine x environment: what the detailed sections show."""
-    newest = frame.groupby(["machine", "env"])["date"].transform("max")
-    return frame[frame["date"] == newest]
+    """Only the newest run of each machine x environment (`runfiles.order`: by the night in its file
+    name, else the newest commit): what the detailed sections show. Nights of one commit are runs
+    of one machine, environment and commit (RUN): more than one would mix in one table's rows."""
+    return runfiles.newest(frame, 1)
 
 
 def latency(frame: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from bridge_bench import asvrun, catalogue, context, errors, estimate, fidelity, inputs, plan, rounds
+from bridge_bench import asvrun, catalogue, context, errors, estimate, fidelity, inputs, plan, problems, rounds
 
 EXIT_BAD_INPUT = 2
 #: A bug in bridge-bench itself: the traceback is printed; the nightly workflow fails on it.
@@ -187,8 +187,6 @@ def cmd_compare(args) -> int:
 def _print_comparison(result, args) -> int:
     from bridge_bench import compare
 
-    for warning in result.warnings:
-        print(f"bridge-bench: warning: {warning}", file=sys.stderr)
     if args.json:
         json.dump(compare.to_json(result), sys.stdout, indent=1, default=str)
         print()
@@ -196,7 +194,15 @@ def _print_comparison(result, args) -> int:
         print(compare.render_markdown(result, args.all), end="")
     else:
         print(compare.render_text(result, args.all))
+    sys.stdout.flush()
+    _warn(result.warnings, "every one is in the output of --json ('warnings')")
     return 1 if len(result.regressions) else 0
+
+
+def _warn(warnings: list[str], listed: str) -> None:
+    """The input's problems on stderr, after the answer: a few lines however many files had one."""
+    for line in problems.summary(warnings, listed):
+        print(f"bridge-bench: warning: {line}", file=sys.stderr)
 
 
 def _assignments(items: list[str], flag: str) -> dict[str, str]:
@@ -229,10 +235,10 @@ def cmd_paired(args) -> int:
 def cmd_report(args) -> int:
     from bridge_bench import report
 
-    loaded = report.build(args.results_dir, args.out, semantics_file=args.semantics, progress=report.print_progress)
-    for warning in loaded.warnings:
-        print(f"bridge-bench: warning: {warning}", file=sys.stderr)
-    print(args.out / "index.html")
+    loaded = report.build(args.results_dir, args.out, semantics_file=args.semantics, progress=report.print_progress,
+                          all_runs=args.all_runs)
+    print(args.out / "index.html", flush=True)
+    _warn(loaded.warnings, f"every one is listed at the end of {args.out / 'report.md'}")
     return 0
 
 
@@ -316,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="narrow the candidate only, e.g. torch=2.14.1")
     p.add_argument("--history", type=int, metavar="N",
                    help="the baseline is the newest N runs of one machine and environment, each case read as "
-                        "the second best of them (a nightly gate: catches slow drifts, ignores one odd night)")
+                        "the second best of them (a nightly gate: catches slow drifts, ignores one odd night); "
+                        "of a folder, only those runs' files are read, chosen from the file names and headers")
     _compare_options(p)
     p.set_defaults(func=cmd_compare)
 
@@ -364,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True,
                    help="output folder: new, empty, or a previous report (nothing else is overwritten)")
     p.add_argument("--semantics", type=Path, help="JSON of `bridge-bench semantics --json` to include")
+    p.add_argument("--all-runs", action="store_true",
+                   help="read every run, not only the newest of each machine x environment (of a nightly "
+                        "history: every night, and every file is read)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("history-report", help="cost and behaviour across torch releases, from `bridge-bench history`")

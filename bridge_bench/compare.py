@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, classes, errors, inputs, results, suite, units
+from bridge_bench import catalogue, classes, errors, inputs, problems, results, runfiles, suite, units
 
 #: Factors of the timed classes, from four sets of four identical runs on the development machine
 #: (README, "Figures": 16 runs, two quiet sets, a noisy one, one of 22 cases). Call-bound: the
@@ -120,7 +120,8 @@ def _matches(column: pd.Series, key: str, value: str) -> pd.Series:
 class Side:
     """Where one side's results are, narrowed by filters. With `history`, the side is the newest
     `history` runs of one machine and environment (the nightly gate's baseline), read per case as
-    the second best of them (`window`)."""
+    the second best of them (`window`); of a results folder, only those runs' files are read
+    (bridge_bench.runfiles), so the gate costs the same whatever the nights kept."""
 
     source: Path
     filters: dict[str, str] = field(default_factory=dict)
@@ -134,19 +135,10 @@ class Side:
     def load(self, exclude: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
         """Measured rows of this side, one per case; CompareError if empty or ambiguous. Rows of the
         result files in `exclude` (the other side's) are left out."""
-        if self.source.is_file():
-            loaded = results.load([self.source.parent.parent])
-            frame = loaded.frame[loaded.frame["result_file"] == str(self.source)]
-        elif self.source.is_dir():
-            loaded = results.load([self.source])
-            frame = loaded.frame
+        if self.history and self.source.is_dir():
+            frame, warnings = self.newest(exclude)
         else:
-            raise CompareError(f"{self.source}: no such result file or results folder")
-        for key, value in self.filters.items():
-            frame = frame[_matches(frame[key], key, value)]
-        frame = frame[~frame["result_file"].isin(exclude)]
-        if frame.empty:
-            raise CompareError(f"{self.describe()}: no measured results match")
+            frame, warnings = self.every_row(exclude)
         if self.history:
             frame = self.window(frame)
         counts = frame.groupby(results.CASE, dropna=False).size()
@@ -156,17 +148,52 @@ class Side:
                                 for k in varying)
             raise CompareError(f"{self.describe()}: several results per case ({choices}); "
                                f"narrow this side, e.g. --baseline {varying[0] if varying else 'commit'}=...")
-        return frame, loaded.warnings
+        return frame, warnings
+
+    def narrow(self, frame: pd.DataFrame, exclude: frozenset[str]) -> pd.DataFrame:
+        """The rows (loaded, or one per file from its header) that the filters select, less `exclude`;
+        CompareError if none."""
+        for key, value in self.filters.items():
+            frame = frame[_matches(frame[key], key, value)]
+        frame = frame[~frame["result_file"].isin(exclude)]
+        if frame.empty:
+            raise CompareError(f"{self.describe()}: no measured results match")
+        return frame
+
+    def every_row(self, exclude: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
+        """Every measured row of this side's file or folder, narrowed: reads every file."""
+        if self.source.is_file():
+            loaded = results.load([self.source.parent.parent])
+            frame = loaded.frame[loaded.frame["result_file"] == str(self.source)]
+        elif self.source.is_dir():
+            loaded = results.load([self.source])
+            frame = loaded.frame
+        else:
+            raise CompareError(f"{self.source}: no such result file or results folder")
+        return self.narrow(frame, exclude), loaded.warnings
+
+    def newest(self, exclude: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
+        """The measured rows of the newest `history` runs of this side's folder, reading the headers
+        of its files and then only those runs' files."""
+        runs, unreadable = runfiles.scan([self.source])
+        runs = self.narrow(runs, exclude)
+        self.one_machine(runs)
+        loaded = runfiles.load([self.source], runs, self.history, unreadable)
+        return loaded.frame, loaded.warnings
+
+    def one_machine(self, frame: pd.DataFrame) -> None:
+        """CompareError unless `frame` holds the runs of one machine and environment."""
+        if frame[runfiles.GROUP].drop_duplicates().shape[0] > 1:
+            raise CompareError(f"{self.describe()}: a history is the runs of one machine and environment; "
+                               "narrow this side, e.g. --baseline-filter machine=... env=...")
 
     def window(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per case, the second best of the newest `history` runs (the best where fewer than three
         ran it): one lucky night does not set the bar, one slow night does not lower it, and a
-        slow drift of a few percent a night adds up against it (README, "The nightly gate")."""
-        if frame[["machine", "env"]].drop_duplicates().shape[0] > 1:
-            raise CompareError(f"{self.describe()}: a history is the runs of one machine and environment; "
-                               "narrow this side, e.g. --baseline-filter machine=... env=...")
-        runs = frame.drop_duplicates("result_file").sort_values(["started", "date"])["result_file"]
-        frame = frame[frame["result_file"].isin(runs.tail(self.history))]
+        slow drift of a few percent a night adds up against it (README, "The nightly gate").
+        Newest as `runfiles.order` reads it: by the night in the file name, else the commit date."""
+        self.one_machine(frame)
+        frame = runfiles.order(runfiles.newest(frame, self.history))  # ties: the older night first
         better_first = frame["value"].where(frame["unit"].map(lower_is_better), -frame["value"])
         frame = frame.assign(_order=better_first).sort_values([*results.CASE, "_order"], kind="stable")
         cases = frame.groupby(results.CASE, dropna=False)
@@ -367,7 +394,7 @@ def compare(baseline: Side, candidate: Side, factors: dict[str, float] | None = 
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
     only = {side: merged[merged["_merge"] == side][results.CASE].reset_index(drop=True) for side in ("left_only", "right_only")}
     return Comparison(factors or factors_for(), baseline, candidate, both, only["left_only"], only["right_only"],
-                      warn_a + warn_b, Machine.of(base, cand))
+                      problems.unique(warn_a + warn_b), Machine.of(base, cand))
 
 
 def table(comparison: Comparison, everything: bool = False) -> pd.DataFrame:

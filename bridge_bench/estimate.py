@@ -57,6 +57,14 @@ def finalize_file(file: Path) -> int:
     from asv.util import load_json, write_json
 
     data = load_json(str(file), api_version=2)
+    changed = finalize_data(data)
+    if changed:
+        write_json(str(file), data, api_version=2)
+    return changed
+
+
+def finalize_data(data: dict) -> int:
+    """`finalize_file` on a result file's data, as asv's `load_json` returns it; how many changed."""
     columns = data["result_columns"]
     at = {name: columns.index(name) for name in ("result", "stats_ci_99_a", "stats_ci_99_b", "samples")}
     changed = 0
@@ -71,8 +79,6 @@ def finalize_file(file: Path) -> int:
             if old != new:
                 changed += 1
                 row[at["result"]][i], row[at["stats_ci_99_a"]][i], row[at["stats_ci_99_b"]][i] = new
-    if changed:
-        write_json(str(file), data, api_version=2)
     return changed
 
 

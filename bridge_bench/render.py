@@ -40,6 +40,8 @@ MARKER = ".bridge-bench-report"
 PAGE_SIZES = (8, inputs.KiB, inputs.IN_CACHE, inputs.MiB, 8 * inputs.MiB, inputs.OUT_OF_CACHE, max(inputs.SIZES))
 _SIZE_NAMES = {inputs.format_size(s) for s in inputs.SIZES}
 _HIDDEN_SIZES = _SIZE_NAMES - {inputs.format_size(s) for s in PAGE_SIZES}
+#: The last section's title: what was wrong with the input (skipped files, stale context).
+WARNINGS = "Input warnings"
 #: A text column with a cell longer than this is sentences, and wraps on the page.
 WRAP = 20
 
@@ -161,6 +163,12 @@ def _prose(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
+def _pointer(warnings: list[str]) -> str:
+    """One line at the top about the input warnings listed at the end: a history's hundreds of
+    problem files must not push the findings off the first screen."""
+    return f"{len(warnings)} input warning{'s' * (len(warnings) > 1)}: see {WARNINGS}"
+
+
 def _html(sections: list[Section], title: str, warnings: list[str], runs: dict[tuple, str]) -> str:
     esc = html.escape
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title><style>"
@@ -174,8 +182,7 @@ def _html(sections: list[Section], title: str, warnings: list[str], runs: dict[t
              ".warn{color:#a40}</style></head><body>", f"<h1>{esc(title)}</h1>",
              "<nav>" + " · ".join(f"<a href='#s{i}'>{esc(s.title)}</a>" for i, s in enumerate(sections)) + "</nav>"]
     if warnings:
-        parts.append("<h2>Input warnings</h2><ul class='warn'>" + "".join(f"<li>{esc(w)}</li>" for w in warnings)
-                     + "</ul>")
+        parts.append(f"<p class='warn'>{esc(_pointer(warnings))} (<a href='#warnings'>below</a>).</p>")
     for i, s in enumerate(sections):
         parts.append(f"<h2 id='s{i}'>{esc(s.title)}</h2><p>{_prose(s.text)}</p>")
         for name, caption, rows in _blocks(s, runs):
@@ -185,13 +192,17 @@ def _html(sections: list[Section], title: str, warnings: list[str], runs: dict[t
         for name, image in s.figures:
             data = base64.b64encode(image).decode()
             parts.append(f"<img alt='{esc(name)}' src='data:image/png;base64,{data}'>")
+    if warnings:
+        parts.append(f"<h2 id='warnings'>{WARNINGS}</h2><ul class='warn'>"
+                     + "".join(f"<li>{esc(w)}</li>" for w in warnings) + "</ul>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 def _markdown(sections: list[Section], title: str, warnings: list[str], runs: dict[tuple, str]) -> str:
     lines = [f"# {_markdown_cell(title)}", ""]
-    lines += [f"> warning: {_markdown_cell(w)}" for w in warnings]
+    if warnings:
+        lines += [f"> {_pointer(warnings)} (the last section)."]
     for s in sections:
         lines += ["", f"## {s.title}", "", _markdown_cell(s.text), ""]
         for name, caption, rows in _blocks(s, runs):
@@ -205,6 +216,8 @@ def _markdown(sections: list[Section], title: str, warnings: list[str], runs: di
             lines += [f"**{_markdown_cell(caption)}** ({link})", "",
                       shown.map(_markdown_cell).to_markdown(index=False, colalign=align), ""]
         lines += [f"![{name}](images/{name}.png)" for name, _ in s.figures]
+    if warnings:
+        lines += ["", f"## {WARNINGS}", "", *(f"> warning: {_markdown_cell(w)}" for w in warnings)]
     return "\n".join(lines) + "\n"
 
 

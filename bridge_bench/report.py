@@ -1,9 +1,9 @@
 """`bridge-bench report`: asv results -> the sections of a report, written by `bridge_bench.render`.
 
-What it reads: the newest commit of each machine x environment. History across commits is what
-asv's own dashboard (`asv publish`) is for; this report answers "what does the bridge cost here,
-against what this machine can copy". Cross-environment ratios pair environments that differ in one
-factor (torch, numpy, threads, THP).
+What it reads: the newest run of each machine x environment (of a nightly history, tonight's), or
+with `--all-runs` every run. History across commits is what asv's own dashboard (`asv publish`) is
+for; this report answers "what does the bridge cost here, against what this machine can copy".
+Cross-environment ratios pair environments that differ in one factor (torch, numpy, threads, THP).
 
 The report is `SECTIONS`, a list of builders: each takes the same `Inputs` and returns a `Section`
 (prose, tables from `bridge_bench.analysis`, figures from `bridge_bench.plots`), or None when it has
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import analysis, catalogue, ceilings, devices, inputs, plots, render, results, semantics, units
+from bridge_bench import (analysis, catalogue, ceilings, devices, inputs, plots, render, results, runfiles, semantics,
+                          units)
 from bridge_bench.render import Section
 
 TITLE = "bridge-bench report: the NumPy <-> PyTorch bridge"
@@ -37,8 +38,8 @@ MAX_PLOTTED = 2
 @dataclass(frozen=True)
 class Inputs:
     """What every section builder reads."""
-    loaded: results.Loaded  # every run, as read
-    frame: pd.DataFrame  # the newest commit of each machine x environment
+    loaded: results.Loaded  # the runs read: the newest of each machine x environment, or all
+    frame: pd.DataFrame  # the newest run of each machine x environment
     runs: list[tuple]  # the runs that get figures (RUN values), newest first
     probe: semantics.Probe | None  # the semantics probe's JSON, when given
 
@@ -122,7 +123,7 @@ def _findings(d: Inputs) -> Section:
 
 def _runs(d: Inputs) -> Section:
     text = (f"{d.loaded.files} result file(s), {len(d.loaded.frame)} measured values. Each run is one machine x "
-            "environment x commit, named by the label the sections above use; they read the newest commit of each "
+            "environment x commit, named by the label the sections above use; they read the newest run of each "
             "machine and environment. runs.csv has the full machine, asv environment and commit.")
     return Section("Runs", text, [("runs", "Runs found", analysis.runs(d.loaded.frame))])
 
@@ -274,11 +275,15 @@ SECTIONS = [_findings, _latency, _bandwidth, _speedups, _cost_model, partial(_sw
             partial(_sweep, "layouts", "layout"), _memory, _transfers, _cross_env, _semantics, _runs]
 
 
-def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progress=None) -> results.Loaded:
+def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progress=None,
+          all_runs: bool = False) -> results.Loaded:
     """Write the report for the results directories `dirs` into `out`; returns what was loaded.
 
-    The semantics file is read first and the output folder checked next, so that bad input costs
-    no time and leaves a previous report where it was."""
+    It reads the newest run of each machine x environment, and only those runs' files (found from
+    the headers, bridge_bench.runfiles: a year of nightly history costs what one night does), or
+    with `all_runs` every file (the runs table and the comparisons across environments then see
+    every run). The semantics file is read first and the output folder checked next, so that bad
+    input costs no time and leaves a previous report where it was."""
     start = time.perf_counter()
 
     def step(message: str) -> None:
@@ -288,8 +293,16 @@ def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progr
     dirs = [Path(d) for d in dirs]
     probe = semantics.read(semantics_file) if semantics_file else None
     render.prepare(out, dirs)
-    step(f"loading {', '.join(map(str, dirs))}")
-    loaded = results.load(dirs)
+    where = ", ".join(map(str, dirs))
+    if all_runs:
+        step(f"loading every run in {where}")
+        loaded = results.load(dirs)
+    else:
+        step(f"reading the headers of the result files in {where}")
+        runs, unreadable = runfiles.scan(dirs)
+        step(f"loading the newest run of each machine x environment: "
+             f"{runs[runfiles.GROUP].drop_duplicates().shape[0]} of {len(runs)} result files")
+        loaded = runfiles.load(dirs, runs, 1, unreadable)
     step(f"{len(loaded.frame)} values loaded")
     data = Inputs.of(loaded, probe)
     sections = []

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, errors, estimate, suite
+from bridge_bench import catalogue, errors, estimate, problems, suite
+from bridge_bench.problems import Problem
 
 #: Keys of a result's `params` (machine entry + environment requirements) kept as columns.
 CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_defrag",
@@ -132,9 +133,9 @@ def stale_context(file: Path, rows: list[dict]) -> list[str]:
     for row in rows:
         key, agree = TRACKED_CONTEXT.get(row["benchmark"], (None, None))
         if key and row["status"] == "ok" and row[key] is not None and not agree(row[key], row["value"]):
-            out.append(f"{file}: context says {key}={row[key]} but its benchmark processes reported "
-                       f"{row['benchmark'].rsplit('.', 1)[1]} = {row['value']:g}; the machine file was stale, "
-                       f"trust the track")
+            out.append(Problem(f"{file}: context says {key}={row[key]} but its benchmark processes reported "
+                               f"{row['benchmark'].rsplit('.', 1)[1]} = {row['value']:g}; the machine file was "
+                               f"stale, trust the track", "stale context"))
     return out
 
 
@@ -145,8 +146,22 @@ def unfinalized(file: Path, rows: list[dict]) -> list[str]:
              and isinstance(r["samples"], list) and r["value"] != estimate.published(r["samples"])]
     if not stale:
         return []
-    return [f"{file}: {len(stale)} timed results hold asv's median of all looks, not of the quiet ones; "
-            f"`bridge-bench finalize {file.parent.parent}` publishes the estimate (README, 'What is timed')"]
+    return [Problem(f"{file}: {len(stale)} timed results hold asv's median of all looks, not of the quiet ones; "
+                    f"`bridge-bench finalize {file.parent.parent}` publishes the estimate (README, 'What is timed')",
+                    "not finalized")]
+
+
+def result_files(results_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """The result files of a results directory, and a problem for each entry named like one that
+    is not a file (a folder called x.json, a dangling link)."""
+    found = estimate.result_files(results_dir)
+    return ([p for p in found if p.is_file()],
+            [Problem(f"{p}: not a file, skipped", "not a file") for p in found if not p.is_file()])
+
+
+def unreadable(file: Path, exc: Exception) -> Problem:
+    """A file asv's reader (or the header reader) refused, named with the first line of why."""
+    return Problem(f"{file}: skipped, {(str(exc).splitlines() or [type(exc).__name__])[0]}", "unreadable")
 
 
 def load(dirs, drop_unusable: bool = True) -> Loaded:
@@ -155,6 +170,13 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
     Rows whose benchmark was skipped or failed are kept with `status` set and no value when
     `drop_unusable` is False; by default only measured rows are returned.
     """
+    return usable(read(dirs), dirs, drop_unusable)
+
+
+def read(dirs, only: set[str] | None = None) -> Loaded:
+    """Every row of the result files under each results directory in `dirs`, or of those only the
+    files in `only` (paths as `result_files` names them: what `bridge_bench.runfiles` selected from
+    their headers), whatever their status; `usable` then says whether anything was measured."""
     from asv.results import Results
     from asv.util import UserError
 
@@ -163,34 +185,40 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
     files = 0
     for d in map(Path, dirs):
         if not d.is_dir():
-            warnings.append(f"{d}: no such results directory")
+            warnings.append(Problem(f"{d}: no such results directory", "missing folder"))
             continue
         if not any(d.iterdir()):
-            warnings.append(f"{d}: empty results directory")
+            warnings.append(Problem(f"{d}: empty results directory", "empty folder"))
             continue
         try:
             benchmarks = _benchmarks(d)
         except ResultsError as exc:
-            warnings.append(str(exc))
+            warnings.append(Problem(str(exc), "bad benchmarks.json"))
             continue
-        found = estimate.result_files(d)
-        warnings += [f"{p}: not a file, skipped" for p in found if not p.is_file()]
-        found = [p for p in found if p.is_file()]
+        found, problems = result_files(d)
+        warnings += problems
         if not found:
-            warnings.append(f"{d}: no result files (expected {d}/<machine>/<commit>-<env>.json)")
-        for file in found:
+            warnings.append(Problem(f"{d}: no result files (expected {d}/<machine>/<commit>-<env>.json)", "no files"))
+        for file in found if only is None else [f for f in found if str(f) in only]:
             try:
                 result = Results.load(str(file))
                 new = list(_rows(d, file, result, benchmarks))
             except (UserError, ValueError, KeyError, TypeError, OSError) as exc:  # OSError: unreadable
-                warnings.append(f"{file}: skipped, {(str(exc).splitlines() or [type(exc).__name__])[0]}")
+                warnings.append(unreadable(file, exc))
                 continue
             files += 1
             rows += new
             warnings += stale_context(file, new) + unfinalized(file, new)
             if not any(row["status"] == "ok" for row in new):
-                warnings.append(f"{file}: no measured value, all {len(new)} results skipped or failed")
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+                warnings.append(Problem(f"{file}: no measured value, all {len(new)} results skipped or failed",
+                                        "nothing measured"))
+    return Loaded(pd.DataFrame(rows, columns=COLUMNS), warnings, files)
+
+
+def usable(loaded: Loaded, dirs, drop_unusable: bool = True) -> Loaded:
+    """`loaded` (from `read`) with only its measured rows, or all of them where `drop_unusable` is
+    False; ResultsError, naming the problems, where nothing was measured."""
+    frame, warnings = loaded.frame, problems.unique(loaded.warnings)
     measured = frame[frame["status"] == "ok"]
     if measured.empty:
         where = ", ".join(map(str, dirs)) or "(none given)"
@@ -198,7 +226,7 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
             reason = f"all {len(frame)} results in {where} are skipped or failed"
         else:
             reason = f"no usable asv results in {where}"
-        detail = f" ({'; '.join(warnings)})" if warnings else ""
+        detail = f" ({'; '.join(problems.summary(warnings))})" if warnings else ""
         raise ResultsError(reason + detail + "; run `bridge-bench run` to produce some")
     out = measured if drop_unusable else frame
-    return Loaded(out.reset_index(drop=True), warnings, files)
+    return Loaded(out.reset_index(drop=True), warnings, loaded.files)

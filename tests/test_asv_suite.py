@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import conftest
-from bridge_bench import asvrun, catalogue, estimate, fidelity, inputs, plan, results, suite
+from bridge_bench import asvrun, catalogue, estimate, fidelity, inputs, plan, results, rounds, suite
 from conftest import MACHINE, REFUSED_LAYOUTS
 
 ROOT = Path(__file__).resolve().parents[1]

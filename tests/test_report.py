@@ -257,7 +257,7 @@ def test_100k_rows_report_across_machines_and_environments(tmp_path):
     out = tmp_path / "out"
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "report", str(tmp_path / "big"),
-                           "--out", str(out)], capture_output=True, text=True)
+                           "--out", str(out), "--all-runs"], capture_output=True, text=True)
     seconds = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
     loaded = int(re.search(r"report: (\d+) values loaded", proc.stderr).group(1))

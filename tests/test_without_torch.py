@@ -42,3 +42,16 @@ def test_a_command_that_converts_says_torch_is_missing():
         assert result.returncode == 2, result.stderr
         (line,) = result.stderr.strip().splitlines()
         assert line.startswith("bridge-bench: error: torch is not installed") and "pip install torch==" in line
+
+
+def test_the_nightly_gate_needs_no_torch(tmp_path):
+    """`compare --history` reads headers (ijson) and then asv's reader: neither brings torch in."""
+    import shutil
+
+    from conftest import result_file
+
+    results = shutil.copytree(REAL, tmp_path / "results")
+    tonight = result_file(results)
+    shutil.copy(tonight, tonight.with_name(f"2026-12-01-1-{tonight.name}"))
+    gated = bridge_bench("compare", results, tonight, "--history", "7")
+    assert gated.returncode == 0 and "second best of the newest 7 runs" in gated.stdout, gated.stderr

@@ -86,20 +86,33 @@ def test_publish_job_merges_gates_against_the_history_and_publishes_every_night(
     assert "bench" in publish["needs"] and publish["permissions"] == {"contents": "read"}
     runs = "\n".join(s.get("run", "") for s in publish["steps"])
     restore = next(s for s in publish["steps"] if s.get("id") == "history")
-    assert restore["with"]["ref"] == "bench-results" and restore["continue-on-error"] is True
+    assert "scripts/store-night restore" in restore["run"] and "continue-on-error" not in restore, \
+        "a failed restore fails the job; only an absent branch (state=absent) goes on"
+    assert publish["outputs"]["history"] == "${{ steps.history.outputs.state }}"
+    gate = next(s for s in publish["steps"] if "--history 7" in s.get("run", ""))
+    assert "steps.history.outputs.state == 'present'" in gate["if"]
     assert "bridge-bench ceilings tonight" in runs
     assert "bridge-bench compare history/results tonight --history 7" in runs and 'exit "$status"' in runs
     assert "*) status=1" in runs, "an exit code other than 0, 1, 2 (a bug) fails the gate"
-    assert '$night-$(basename "$file")' in runs, "each night its own result file"
+    assert "scripts/store-night stage tonight --night" in runs, "each night its own result files"
     assert "asv publish" in runs and "bridge-bench report .asv/results --out report" in runs
     assert any("upload-pages-artifact" in s.get("uses", "") for s in publish["steps"])
+    uploads = [s["with"] for s in publish["steps"] if "upload-artifact@" in s.get("uses", "")]
+    assert [u["name"] for u in uploads] == ["night"], "tonight travels to `store`, not the whole history"
 
 
 def test_the_history_is_stored_and_the_dashboard_deployed_with_the_least_permissions():
-    jobs = _gpu()["jobs"]
+    wf = _gpu()
+    jobs = wf["jobs"]
     store, deploy = jobs["store"], jobs["deploy"]
     assert store["permissions"] == {"contents": "write"} and "schedule" in store["if"]
-    assert "HEAD:bench-results" in store["steps"][-1]["run"]
+    assert "needs.publish.outputs.history" in store["if"], "never after a failed restore"
+    push = store["steps"][-1]
+    assert push["run"].startswith("python3 scripts/store-night push night ") and '--restored "$RESTORED"' in push["run"]
+    assert push["env"]["RESTORED"] == "${{ needs.publish.outputs.history }}"
+    assert "--force" not in (ROOT / ".github" / "workflows" / "gpu.yml").read_text(), "the history is never forced"
+    downloads = [s["with"]["name"] for s in store["steps"] if "download-artifact@" in s.get("uses", "")]
+    assert downloads == ["night"], "tonight's files, staged by `publish`"
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages"
     assert any("deploy-pages" in s.get("uses", "") for s in deploy["steps"])
