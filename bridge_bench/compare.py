@@ -36,6 +36,9 @@ Three kinds of case, three rules, each about the figure that is published:
 - **Anything else** (peak memory, GB/s ceilings, asv's own time benchmarks): the factor
   `OTHER_FACTOR` and asv's significance test (Mann-Whitney U on samples, p < 0.002, else 99 %
   intervals that do not overlap).
+
+Against a history (`--history`, the nightly gate), a CUDA case whose history holds fewer than
+`CUDA_NIGHTS` nights of that machine is not gated: a change is reported as *new*.
 """
 
 from __future__ import annotations
@@ -89,7 +92,12 @@ COUNT_FLOORS = {"faults/call": 8.0, "bytes/call": 4096.0}
 OTHER_FACTOR = 1.5
 MIN_FACTOR = 1.02
 FILTER_KEYS = ("machine", "env", "torch", "numpy", "commit")
-STATUSES = ("regression", "improvement", "contended", "same")
+#: What judging a pair of cases says (`compare_frames`); against a history a CUDA case may also be 'new'.
+JUDGED = ("regression", "improvement", "contended", "same")
+STATUSES = (*JUDGED[:3], "new", JUDGED[3])
+#: A CUDA case is gated against a history only once it holds this many nights of it: a GPU box's
+#: first nights (a new driver, a new board in the class) set no bar on their own (docs/gpu.md).
+CUDA_NIGHTS = 3
 SIDE_COLUMNS = ["value", "unit", *results.INTERVAL.values(), "samples", "kind", "label", "direction", "sweep"]
 
 
@@ -197,8 +205,9 @@ class Side:
         better_first = frame["value"].where(frame["unit"].map(lower_is_better), -frame["value"])
         frame = frame.assign(_order=better_first).sort_values([*results.CASE, "_order"], kind="stable")
         cases = frame.groupby(results.CASE, dropna=False)
-        wanted = (cases["_order"].transform("size") >= 3).astype(int)
-        return frame[cases.cumcount() == wanted].drop(columns="_order")
+        nights = cases["_order"].transform("size")
+        wanted = (nights >= 3).astype(int)
+        return frame.assign(nights=nights)[cases.cumcount() == wanted].drop(columns="_order")
 
 
 def lower_is_better(unit: str | None) -> bool:
@@ -387,10 +396,20 @@ def compare_frames(base: pd.DataFrame, cand: pd.DataFrame, factors: dict[str, fl
     return pd.concat([both, merged[merged["_merge"] != "both"]])
 
 
+def too_new(merged: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """CUDA cases whose history holds fewer than `CUDA_NIGHTS` nights: a change is 'new', not gated."""
+    nights = merged[results.CASE].merge(base[[*results.CASE, "nights"]], on=results.CASE, how="left")["nights"]
+    young = ((merged["sweep_base"] == "cuda") & (nights.to_numpy() < CUDA_NIGHTS)
+             & merged["status"].isin(["regression", "improvement"]))
+    return merged.assign(status=merged["status"].mask(young, "new"))
+
+
 def compare(baseline: Side, candidate: Side, factors: dict[str, float] | None = None) -> Comparison:
     cand, warn_b = candidate.load()
     base, warn_a = baseline.load(exclude=frozenset(cand["result_file"]) if baseline.history else frozenset())
     merged = compare_frames(base, cand, factors)
+    if "nights" in base:
+        merged = too_new(merged, base)
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
     only = {side: merged[merged["_merge"] == side][results.CASE].reset_index(drop=True) for side in ("left_only", "right_only")}
     return Comparison(factors or factors_for(), baseline, candidate, both, only["left_only"], only["right_only"],
@@ -448,7 +467,8 @@ def headline(comparison: Comparison) -> str:
     s = comparison.summary()
     f = comparison.factors
     contended = f"{s['contended']} contended, " if s["contended"] else ""
-    return (f"{s['regression']} regressions, {s['improvement']} improvements, {contended}{s['same']} unchanged "
+    new = f"{s['new']} new (CUDA, under {CUDA_NIGHTS} nights: not gated), " if s["new"] else ""
+    return (f"{s['regression']} regressions, {s['improvement']} improvements, {contended}{new}{s['same']} unchanged "
             f"(factors: call-bound {f['call-bound']:g}, in-cache {f['in-cache']:g}, memory-bound {f['memory-bound']:g} "
             f"on the published figures; "
             f"counts {COUNT_FACTOR:g}; other {f['other']:g} with asv's test) "

@@ -98,10 +98,10 @@ def steps(frame: pd.DataFrame) -> pd.DataFrame:
 
 def step_summary(judged: pd.DataFrame) -> pd.DataFrame:
     counts = judged.groupby(["numpy", "step", "status"], sort=False).size().unstack("status", fill_value=0)
-    for status in compare.STATUSES:
+    for status in compare.JUDGED:
         if status not in counts:
             counts[status] = 0
-    return counts[list(compare.STATUSES)].reset_index()
+    return counts[list(compare.JUDGED)].reset_index()
 
 
 def step_changes(judged: pd.DataFrame) -> pd.DataFrame:

@@ -97,3 +97,37 @@ def test_cli_history_gate_exit_codes(tmp_path):
     assert run(tmp_path / "results", tonight, "--history", "5").returncode == 1
     refused = run(tmp_path / "results", tonight, "--history", "0")
     assert refused.returncode == 2 and "--history 0" in refused.stderr
+
+
+def with_transfers(file, seconds: float) -> None:
+    """Night `file` as a GPU box would have it: every case of bench_cuda.HostToCuda timed at `seconds`
+    in five looks (the recorded run is of a machine without CUDA)."""
+    data = json.loads(file.read_text())
+    columns = data["result_columns"]
+    row = data["results"]["bench_cuda.HostToCuda.time_convert"]
+    row.extend([None] * (len(columns) - len(row)))
+    cases = len(row[columns.index("result")])
+    row[columns.index("result")] = [seconds] * cases
+    row[columns.index("samples")] = [[seconds * (1 + k / 100) for k in range(5)] for _ in range(cases)]
+    for column in ("stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75"):
+        row[columns.index(column)] = [seconds] * cases
+    file.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("before", [2, 3])
+def test_cuda_cases_are_gated_once_three_nights_of_the_machine_exist(tmp_path, before):
+    *history, tonight = nights(tmp_path / "results", [1.0] * before + [2.0])
+    for night in history:
+        with_transfers(night, 1e-3)
+    with_transfers(tonight, 2e-3)
+    gated = compare.compare(compare.Side(tmp_path / "results", history=7), compare.Side(tonight))
+    transfers = gated.cases[gated.cases["sweep_base"] == "cuda"]
+    assert len(transfers) > 20 and transfers["ratio"].round(6).eq(2.0).all()
+    host = timed(gated)
+    host = host[host["sweep_base"] != "cuda"]
+    assert "new" not in set(host["status"]) and (host["status"] == "regression").mean() > 0.99, "gated from night one"
+    if before < compare.CUDA_NIGHTS:
+        assert transfers["status"].eq("new").all() and gated.summary()["new"] == len(transfers)
+        assert f"{len(transfers)} new (CUDA, under 3 nights: not gated)" in compare.render_text(gated)
+    else:
+        assert transfers["status"].eq("regression").all() and not gated.summary()["new"]
