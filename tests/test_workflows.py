@@ -127,3 +127,20 @@ def test_every_bridge_bench_command_the_workflow_calls_exists():
         with pytest.raises(SystemExit) as exit_:
             cli.build_parser().parse_args([command, "--help"])
         assert exit_.value.code == 0, command
+
+
+def test_a_bench_job_cannot_lose_its_results_and_measures_one_idle_gpu():
+    bench = _gpu()["jobs"]["bench"]
+    steps = {s.get("name", s.get("uses", "")): s for s in bench["steps"]}
+    suite_step = steps["The whole suite (host and CUDA)"]
+    timed = [s for s in bench["steps"] if "run" in s]
+    assert all("timeout-minutes" in s for s in timed), "every step has its own timeout"
+    assert sum(s["timeout-minutes"] for s in timed) < bench["timeout-minutes"], \
+        "the steps together end before the job is cancelled, so the upload still runs"
+    upload = next(s for s in bench["steps"] if "upload-artifact@" in s.get("uses", ""))
+    assert upload["if"] == "${{ !cancelled() }}", "a suite that overran still uploads what it wrote"
+    order = list(steps)
+    idle = next(name for name in order if "devices.gpu_users()" in steps[name].get("run", ""))
+    assert order.index(idle) < order.index(suite_step["name"]) and "exit 1" in steps[idle]["run"]
+    runs = "\n".join(s["run"] for s in timed)
+    assert 'CUDA_VISIBLE_DEVICES=${GPU_INDEX:-0}' in runs and "device_count() == 1" in runs, "one GPU per job"
