@@ -96,9 +96,6 @@ SIZE_CASES = [*((path, size) for path in ("from_numpy", "tensor", "np_copyto", "
 REFUSED_LAYOUTS = [("from_numpy", "negative"), ("dlpack_to_torch", "negative"), ("clone", "readonly")]
 CUDA_CASE = ("bench_cuda.HostToCuda.time_convert", ("cuda", MiB, "float32", "C"))
 MACHINE = "bridge-bench-test"
-#: The shared run's rounds: the first looks, then two rounds in which cases stop or go on looking.
-#: A user's run goes on to 12 (plan.LOOKS); what the tests check needs no more.
-ROUNDS = 6
 
 
 class Recorded:
@@ -123,7 +120,7 @@ def recorded_regexes() -> list[str]:
 @pytest.fixture(scope="session")
 def recorded_run(tmp_path_factory, monkeypatch_session) -> Recorded:
     """One real `asv run -E existing` through bridge-bench's round loop, adaptive as a user's run is
-    (bridge_bench.rounds), `ROUNDS` rounds at most, on a private copy of the configuration and a private HOME, then
+    (bridge_bench.rounds), on a private copy of the configuration and a private HOME, then
     `asv publish`: what every test that reads real results reads, and the selection asv was given
     in each round."""
     from bridge_bench import asvrun, rounds
@@ -139,7 +136,7 @@ def recorded_run(tmp_path_factory, monkeypatch_session) -> Recorded:
         return real_round(config, machine, bench, *args, **kwargs)
 
     monkeypatch_session.setattr(asvrun, "run_round", recording)
-    outcome = rounds.run(conf, MACHINE, recorded_regexes(), env=env, rounds=ROUNDS)
+    outcome = rounds.run(conf, MACHINE, recorded_regexes(), env=env)
     monkeypatch_session.undo()
     asvrun.run_asv(["publish", "--config", str(conf)], env=env, cwd=ROOT)
     return Recorded(work, selections, outcome)
