@@ -92,9 +92,9 @@ COUNT_FLOORS = {"faults/call": 8.0, "bytes/call": 4096.0}
 OTHER_FACTOR = 1.5
 MIN_FACTOR = 1.02
 FILTER_KEYS = ("machine", "env", "torch", "numpy", "commit")
-#: What judging a pair of cases says (`compare_frames`); against a history a CUDA case may also be 'new'.
-JUDGED = ("regression", "improvement", "contended", "same")
-STATUSES = (*JUDGED[:3], "new", JUDGED[3])
+STATUSES = ("regression", "improvement", "contended", "new", "same")
+#: What judging a pair of cases says (`compare_frames`): 'new' comes only against a history (`too_new`).
+JUDGED = tuple(s for s in STATUSES if s != "new")
 #: A CUDA case is gated against a history only once it holds this many nights of it: a GPU box's
 #: first nights (a new driver, a new board in the class) set no bar on their own (docs/gpu.md).
 CUDA_NIGHTS = 3
