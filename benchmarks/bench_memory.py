@@ -6,9 +6,12 @@ same setup but without the call; the difference between the two is what the call
 Nothing is timed here, so these use `setup` (the timing caveat of common.py does not apply).
 """
 
-from bridge_bench import bindings, catalogue, inputs
+from bridge_bench import catalogue, inputs
 
-from .common import bind_or_skip
+from .common import LISTING, bind_or_skip
+
+if not LISTING:  # torch, for the processes that measure (benchmarks/common.py)
+    from bridge_bench import bindings
 
 
 class PeakMemory:

@@ -38,25 +38,33 @@ With BRIDGE_BENCH_REFERENCE_DIR set, every look at a call under 5 us is followed
 `timeit` loops of 10,000 calls of the same bound call, the fastest appended to reference.jsonl there:
 `bridge-bench fidelity` reads both figures from the same processes.
 """
+import ast
 import hashlib
+import importlib.util
 import inspect
 import json
 import os
 import re
 import sys
 import timeit
+from pathlib import Path
 
 from asv_runner.benchmarks import benchmark_types
 from asv_runner.benchmarks._base import _get_first_attr
 from asv_runner.benchmarks.mark import SkipNotImplemented
 from asv_runner.benchmarks.time import TimeBenchmark
 
-from bridge_bench import bindings, catalogue, devices, inputs, plan, sampling, suite
+from bridge_bench import catalogue, devices, inputs, plan, sampling, suite
 
-#: asv imports the suite to list it (`discover`, `check`) and to run it (`run_server`, the
-#: forkserver every benchmark process is forked from; `run`, with spawn). Only a process that runs
-#: benchmarks needs the shared source buffer (filling it takes ~0.8 s) and light forks.
-if sys.argv[1:2] not in (["discover"], ["check"]):
+#: asv imports the suite to list it (`discover`, `check`: once every round) and to run it
+#: (`run_server`, the forkserver every benchmark process is forked from; `run`, with spawn). Only a
+#: process that runs benchmarks needs torch (`bindings`, 2.2 s of a 3.7 s discovery here), the
+#: shared source buffer (filling it takes ~0.8 s) and light forks; it imports torch before it forks,
+#: so that no benchmark process pays for the import. Listing reads the bindings' text (`version`).
+LISTING = sys.argv[1:2] in (["discover"], ["check"])
+if not LISTING:
+    from bridge_bench import bindings
+
     inputs.reserve_for(max(inputs.SIZES))
     sampling.lighten_forks()
 
@@ -225,25 +233,39 @@ def _counted(name, count):
 
 
 def _source(obj):
-    return "\n".join(line.strip() for line in inspect.getsource(obj).splitlines())
+    return _stripped(inspect.getsource(obj).splitlines())
 
 
-def _names(code):
-    """Global names a code object and the functions nested in it refer to."""
-    return set(code.co_names).union(*(_names(c) for c in code.co_consts if inspect.iscode(c)))
+def _stripped(lines):
+    return "\n".join(line.strip() for line in lines)
 
 
-def _helpers(func, module):
-    """`func` and the functions of `module` it names, transitively: what a binding really runs."""
-    seen, todo = [], [func]
+def _bindings_text():
+    return Path(importlib.util.find_spec("bridge_bench.bindings").origin).read_text()
+
+
+def _binding_sources(path_id):
+    """The source of a path's binding and of the functions of `bindings` it names, transitively:
+    what a binding really runs, read from the module's text (listing the suite imports no torch)
+    and given as `inspect.getsource` gives it, so that a series keeps its version."""
+    text = _bindings_text()
+    lines, tree = text.splitlines(), ast.parse(text)
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    (table,) = [node.value for node in tree.body if isinstance(node, ast.AnnAssign) and node.target.id == "BINDINGS"]
+    keys = [getattr(catalogue, key.attr) if isinstance(key, ast.Attribute) else key.value for key in table.keys]
+    binding = table.values[keys.index(path_id)]
+    if isinstance(binding, ast.Name):
+        binding = functions[binding.id]
+    seen, todo = [], [binding]
     while todo:
-        f = todo.pop()
-        if f in seen:
+        node = todo.pop()
+        if node in seen:
             continue
-        seen.append(f)
-        todo += [getattr(module, n) for n in sorted(_names(f.__code__))
-                 if inspect.isfunction(getattr(module, n, None)) and getattr(module, n).__module__ == module.__name__]
-    return seen
+        seen.append(node)
+        named = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        named |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+        todo += [functions[name] for name in sorted(named) if name in functions]
+    return [_stripped(lines[node.lineno - 1:node.end_lineno]) for node in seen]
 
 
 def version(path_ids, *timing):
@@ -259,7 +281,7 @@ def version(path_ids, *timing):
     for pid in path_ids:
         record = catalogue.get(pid)
         parts.append(f"{record.id}|{record.direction}|{record.label}|{record.source}|{record.output}")
-        parts += [_source(f) for f in _helpers(bindings.BINDINGS[pid], bindings)]
+        parts += _binding_sources(pid)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -151,18 +151,41 @@ def test_a_benchmark_version_follows_what_it_times(monkeypatch):
     assert common.version(ids, *common.TIMING) == before, "deterministic"
     assert common.version(["np_copyto"], *common.TIMING) != before, "the paths are part of it"
 
-    def rebound(a):  # a different binding of the same record
-        return a.copy
-
-    monkeypatch.setitem(bindings.BINDINGS, "copy_", rebound)
+    text = common._bindings_text()
+    assert '"copy_": _copy_into_tensor,' in text
+    monkeypatch.setattr(common, "_bindings_text", lambda: text.replace('"copy_": _copy_into_tensor,', '"copy_": _copyto,'))
     rebound_version = common.version(ids, *common.TIMING)
-    assert rebound_version != before
+    assert rebound_version != before, "a different binding of the same record"
     monkeypatch.setitem(catalogue.BY_ID, "copy_", dataclasses.replace(catalogue.get("copy_"), output="result"))
     assert common.version(ids, *common.TIMING) != rebound_version, "the record is part of it"
+    monkeypatch.undo()
 
-    # np_copyto binds through helpers of the bindings module: their source counts too.
-    helpers = common._helpers(bindings.BINDINGS["np_copyto"], bindings)
-    assert bindings._copyto in helpers and bindings._into in helpers
+    # np_copyto binds through helpers of the bindings module: their source counts too, as
+    # inspect gives it (the versions of results already published stay what they were).
+    sources = common._binding_sources("np_copyto")
+    for helper in (bindings._copyto, bindings._into):
+        assert common._source(helper) in sources
+    assert sources[0] == common._source(bindings.BINDINGS["np_copyto"])
+
+
+def test_listing_the_suite_imports_no_torch_and_gives_the_measured_versions():
+    """asv lists the suite (`discover`) in every round: without torch, 2.2 s less a round; the
+    versions it lists are those a measuring process computes, and the same in every listing."""
+    import json
+
+    from asv_runner.discovery import disc_benchmarks
+
+    listing = ("import json, sys; sys.argv = ['benchmark.py', 'discover']; "
+               "from asv_runner.discovery import disc_benchmarks; "
+               "found = {b.name: b.version for b in disc_benchmarks('benchmarks')}; "
+               "print(json.dumps(['torch' in sys.modules, found]))")
+    listed = [json.loads(subprocess.run([sys.executable, "-c", listing], cwd=ROOT, capture_output=True, text=True,
+                                        check=True).stdout) for _ in range(2)]
+    measured = {b.name: b.version for b in disc_benchmarks(str(ROOT / "benchmarks"))}
+    for imported_torch, versions in listed:
+        assert not imported_torch
+        assert versions == measured
+    assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in measured.values()), measured
 
 
 def test_every_timing_class_carries_its_version():
