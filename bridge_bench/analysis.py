@@ -45,15 +45,11 @@ def _order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(_rank=frame["path"].map(rank)).sort_values([*RUN, "_rank", "size"]).drop(columns="_rank")
 
 
-def _shares(path_id) -> bool:
-    """The catalogue's `shares` flag; False for a path this checkout does not know (older results)."""
-    record = catalogue.BY_ID.get(path_id)
-    return bool(record and record.shares)
-
-
-def _cuda(path_id) -> bool:
-    record = catalogue.BY_ID.get(path_id)
-    return bool(record and record.cuda)
+def _flag(paths: pd.Series, name: str) -> pd.Series:
+    """A catalogue flag (`shares`, `cuda`) of each path; False for a path this checkout does not
+    know (older results). Boolean even with no rows: an empty column of objects would index a
+    frame's columns, not its rows."""
+    return paths.map(lambda p: bool(getattr(catalogue.BY_ID.get(p), name, False))).astype(bool)
 
 
 def path_label(path_id) -> str:
@@ -147,7 +143,7 @@ def bandwidth(frame: pd.DataFrame) -> pd.DataFrame:
     path is overhead-bound and the percentage says how close a call is to a bare copy, not to DRAM.
     """
     t = size_sweep(frame)
-    t = t[~t["path"].map(_shares) & ~t["path"].map(_cuda)]
+    t = t[~_flag(t["path"], "shares") & ~_flag(t["path"], "cuda")]
     t = t.assign(gbps=t["size"] / t["value"] / inputs.GB)
     key = [*RUN, "size", "dtype", "layout"]
     ref = t[t["direction"] == catalogue.REFERENCE]
@@ -179,7 +175,7 @@ def speedups(frame: pd.DataFrame) -> pd.DataFrame:
     """
     t = size_sweep(frame)
     t = t[t["direction"] != catalogue.REFERENCE]
-    shares = t["path"].map(_shares)
+    shares = _flag(t["path"], "shares")
     cols = [*RUN, "direction", "size", "label", "value"]
     pairs = t[shares][cols].merge(t[~shares][cols], on=[*RUN, "direction", "size"], suffixes=("_zero_copy", "_copy"))
     pairs["speedup"] = pairs["value_copy"] / pairs["value_zero_copy"]
@@ -387,7 +383,7 @@ def findings(frame: pd.DataFrame, does: pd.Series) -> pd.DataFrame:
     `peak_memory`, rounded to 0.01 (peak RSS moves by pages: -0.0005 is 0).
     """
     t = size_sweep(frame)
-    t = t[~t["path"].map(_cuda)]
+    t = t[~_flag(t["path"], "cuda")]
     rows = [*RUN, "direction", "label"]
     out = t[t["size"] == min(inputs.SIZES)].groupby(rows, sort=False)["value"].mean().mul(US).rename("overhead_us")
     bw = bandwidth(frame)

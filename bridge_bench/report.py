@@ -270,8 +270,24 @@ def _semantics(d: Inputs) -> Section | None:
     return s
 
 
+def _of_size_sweep(title: str, builder):
+    """A section read from the size sweep (`bench_sizes`); where the results hold none of it (a run
+    of other benchmarks only), the section says so instead."""
+
+    def build(d: Inputs) -> Section:
+        if analysis.size_sweep(d.frame).empty:
+            return Section(title, "No size-sweep timings in these results (`bench_sizes`, which `bridge-bench run` "
+                                  "runs): nothing to show here.")
+        return builder(d)
+
+    return build
+
+
 #: The report, in reading order.
-SECTIONS = [_findings, _latency, _bandwidth, _speedups, _cost_model, partial(_sweep, "dtypes", "dtype"),
+SECTIONS = [*(_of_size_sweep(title, builder) for title, builder in (
+                ("Findings", _findings), ("Latency", _latency), ("Bandwidth against the ceiling", _bandwidth),
+                ("Zero-copy versus copy", _speedups), ("Cost model", _cost_model))),
+            partial(_sweep, "dtypes", "dtype"),
             partial(_sweep, "layouts", "layout"), _memory, _transfers, _cross_env, _semantics, _runs]
 
 

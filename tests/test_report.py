@@ -196,6 +196,24 @@ def test_strings_from_results_are_escaped(tmp_path, capsys):
     assert "<script>" not in md and "&lt;img src=x onerror=alert(1)&gt;\\|" in md
 
 
+@pytest.mark.parametrize("module", ["bench_layouts", "bench_memory"])
+def test_results_without_the_size_sweep_give_a_report_that_says_what_is_missing(tmp_path, capsys, module):
+    """A run of other benchmarks only (`--bench bench_layouts`) has no figure the findings, latency,
+    bandwidth, speedups and cost model read: they say so, and the sections it has are there."""
+    results_dir = Path(shutil.copytree(FULLRUN, tmp_path / "results"))
+    file = result_file(results_dir)
+    data = json.loads(file.read_text())
+    data["results"] = {name: row for name, row in data["results"].items() if name.startswith(module)}
+    file.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    code, err = run_report(capsys, results_dir, "--out", out)
+    assert code == 0, err
+    md = (out / "report.md").read_text()
+    assert md.count("No size-sweep timings in these results") == 5, md
+    kept = {"bench_layouts": "layouts_", "bench_memory": "peak_memory"}[module]
+    assert any(f.name.startswith(kept) for f in (out / "tables").iterdir())
+
+
 def test_semantics_table(tmp_path, capsys):
     jobs = semantics.jobs_for(["from_numpy", "tensor"], ["float32", "float64"], ["C", "negative"])
     records = semantics.run(jobs, workers=1)
