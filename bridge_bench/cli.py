@@ -9,7 +9,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from bridge_bench import asvrun, catalogue, context, errors, estimate, fidelity, inputs, plan, problems, rounds
+from bridge_bench import (asvrun, catalogue, context, errors, estimate, fidelity, inputs, plan, problems, rounds,
+                          suite)
 
 EXIT_BAD_INPUT = 2
 #: A bug in bridge-bench itself: the traceback is printed; the nightly workflow fails on it.
@@ -77,7 +78,8 @@ def cmd_run(args) -> int:
                                   ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu")),
           file=sys.stderr)
     extra = ["--quick"] * args.quick + ["--show-stderr"] * args.show_stderr
-    rounds.run(args.config, machine, args.bench, mode="rigorous" if args.rigorous else "adaptive", extra=extra,
+    mode = "rigorous" if args.rigorous else "adaptive"
+    rounds.run(args.config, machine, suite.with_readings(args.bench), mode=mode, extra=extra,
                rounds=1 if args.quick else plan.LOOKS, keep_looks=args.keep_looks)
     if not args.no_publish:
         asvrun.run_asv(["publish", "--config", str(args.config)], cwd=args.config.resolve().parent)
@@ -227,7 +229,7 @@ def cmd_paired(args) -> int:
                                   defaults=compare.PAIRED_FACTORS)
     sides = {"baseline": (args.baseline_python, _assignments(args.baseline_env, "--baseline-env")),
              "candidate": (args.candidate_python, _assignments(args.candidate_env, "--candidate-env"))}
-    dirs = rounds.paired(args.config, sides, args.bench, args.out, args.rounds)
+    dirs = rounds.paired(args.config, sides, suite.with_readings(args.bench), args.out, args.rounds)
     result = compare.compare(compare.Side(dirs["baseline"]), compare.Side(dirs["candidate"]), factors)
     return _print_comparison(result, args)
 

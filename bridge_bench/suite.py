@@ -115,3 +115,10 @@ def regex(benchmark: Benchmark, cases: str = "") -> str:
     (asv's text of them, without the parentheses) match `cases`."""
     name = "^" + re.escape(benchmark.name)
     return name + (rf"\({cases}\)$" if cases else r"(\(|$)")
+
+
+def with_readings(bench: list[str]) -> list[str]:
+    """A selection of the suite (`--bench` regexes; none: everything) with the context tracks added:
+    a run of a few cases reads what the machine gave it as a full run does, and compare judges its
+    cases against those readings (a slow stretch can cover the whole of a short run)."""
+    return [*bench, *(regex(b) for b in CONTEXT_TRACKS)] if bench else []

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -73,6 +74,25 @@ def test_run_outside_a_checkout_says_what_to_do(tmp_path):
     proc = run_cli("run", "--config", str(tmp_path / "asv.conf.json"), cwd=tmp_path)
     assert proc.returncode == 1
     assert "no asv configuration" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("bench,readings", [([r"^bench_sizes\.NumpyToTorch\.time_convert\('from_numpy'"], True),
+                                           ([], False)])
+def test_a_run_of_a_few_cases_reads_the_machine_as_a_full_run_does(monkeypatch, bench, readings):
+    """`run --bench`: the selection gets the context tracks (the run's call time, bandwidth, cores),
+    which compare judges the run's cases against; without --bench, everything is selected anyway."""
+    from bridge_bench import context, rounds, suite
+
+    entry = dict.fromkeys(("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu"), "x")
+    monkeypatch.setattr(context, "machine_entry", lambda: entry)
+    monkeypatch.setattr(context, "update_machine_file", lambda machine, new: new)
+    selected = []
+    monkeypatch.setattr(rounds, "run", lambda config, machine, selection, **kw: selected.append(selection))
+    assert cli.main(["run", "--machine", "m", "--no-publish", *(f"--bench={b}" for b in bench)]) == 0
+    (selection,) = selected
+    tracks = [suite.regex(b) for b in suite.CONTEXT_TRACKS]
+    assert selection == ([*bench, *tracks] if readings else [])
+    assert all(any(re.search(r, b.name) for r in tracks) for b in suite.CONTEXT_TRACKS)
 
 
 def test_a_bug_is_exit_3_with_its_traceback_never_bad_input(monkeypatch, capsys):
