@@ -46,8 +46,9 @@ class Outcome:
 def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None = None, mode: str = "adaptive",
         rounds: int = plan.LOOKS, extra: list[str] = (), python: str | None = None, managed: bool = False,
         label: str = "bridge-bench", keep_looks: Path | None = None) -> Outcome:
-    """`rounds` rounds of the `bench` regexes on the checkout's HEAD, looks as `mode` plans them
-    (bridge_bench.plan), the timed results finalized. With `keep_looks`, the run's record of looks
+    """`rounds` rounds of the `bench` regexes on the checkout's HEAD (adaptive: and the plan's
+    overtime, `plan.last_round`), looks as `mode` plans them (bridge_bench.plan), the timed results
+    finalized. With `keep_looks`, the run's record of looks
     (every look and its canary verdict, which asv's result files do not keep) is copied there, for
     `scripts/replay-plan`.
 
@@ -58,10 +59,11 @@ def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None
     start = time.monotonic()
     with looks_record(env, mode, keep_looks) as run_env:
         run_id = run_env[sampling.RUN_VARIABLE]
-        of = f"of {'at most ' * (mode == 'adaptive')}{rounds}"
+        last = plan.last_round(rounds, mode)
+        of = f"of {'at most ' * (mode == 'adaptive')}{last}"
         commit = _round(config, machine, list(bench), run_env, 1, f"{label}: round 1 {of}: every selected case",
                         extra, python, managed)
-        for r in range(2, rounds + 1):
+        for r in range(2, last + 1):
             cases = due_cases(sampling.records(run_id), r, mode)
             if cases:
                 _round(config, machine, schedule(cases, bench), run_env, r, f"{label}: round {r} {of}: {len(cases)} cases",

@@ -39,7 +39,25 @@ def test_adaptive_keeps_looking_where_looks_spread_met_spells_or_held_no_quiet_m
     assert not plan.settled(record(ZERO_COPY, spells))
     unquiet = [5.0e-7, 5.1e-7, 5.05e-7, 5.2e-7]
     assert not plan.settled(record(ZERO_COPY, unquiet, [True, False, False, False])), "one quiet look is not enough"
-    assert plan.settled(record(ZERO_COPY, spread * 3)), f"{plan.LOOKS} looks end it whatever they say"
+    assert plan.settled(record(ZERO_COPY, spread * 3)), f"{plan.LOOKS} looks with quiet ones end it whatever they say"
+
+
+def test_adaptive_gives_overtime_only_to_fast_cases_that_never_had_quiet_looks():
+    """A heavy stretch can cover all 12 looks of a call: its figure then reads 1.6-2x. Such a case
+    (and only such) looks in the overtime rounds, up to LOOKS + OVERTIME; rigorous runs never do."""
+    slow_mode = [1.7e-6, 1.8e-6, 1.75e-6, 1.9e-6] * 3
+    short = record(ZERO_COPY, slow_mode, [False] * 11 + [True])
+    assert not plan.settled(short) and plan.due(short, plan.LOOKS + 1, "adaptive")
+    assert plan.last_round(plan.LOOKS, "rigorous") == plan.LOOKS
+    assert plan.last_round(plan.LOOKS, "adaptive") == plan.LOOKS + plan.OVERTIME
+    assert plan.last_round(4, "adaptive") == 4, "a run asked for fewer rounds gets no overtime"
+    assert plan.extends(short, plan.LOOKS + 1, "adaptive"), "overtime looks wait for a quiet moment too"
+    done = record(ZERO_COPY, slow_mode + slow_mode[:plan.OVERTIME], [False] * (plan.LOOKS + plan.OVERTIME))
+    assert plan.settled(done), "overtime ends"
+    quiet = record(ZERO_COPY, slow_mode, [True, True] + [False] * 10)
+    assert plan.settled(quiet), "a case with its quiet looks ends at LOOKS"
+    assert plan.settled(record(COPY_64MIB, [x * 3000 for x in slow_mode], [False] * 12)), \
+        "a slow case's spells are not the canary's: no overtime"
 
 
 def test_adaptive_memory_bound_cases_agree_within_their_own_factor():
