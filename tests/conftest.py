@@ -1,12 +1,14 @@
 """What several test modules share: the CUDA skip, the rule for missing tools, the recorded full run
 and helpers to read and damage copies of it, and the one small real asv run the tests share.
 
-Plain helpers (`FULLRUN`, `checksum`, `result_file`, `fake_sweep`, `needs`) are imported as `from conftest import ...`:
+Plain helpers (`FULLRUN`, `fullrun_part`, `checksum`, `result_file`, `fake_sweep`, `needs`) are imported as `from conftest import ...`:
 pytest puts this folder on sys.path, as for any test module of this rootless layout.
 """
 
 import hashlib
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,17 @@ def result_file(results_dir: Path) -> Path:
     """The one result file of a results folder of one machine and one commit."""
     (file,) = [p for p in results_dir.glob("*/*.json") if p.name != "machine.json"]
     return file
+
+
+def fullrun_part(dest: Path, *prefixes: str) -> Path:
+    """A copy of the committed full run holding only the benchmarks named from `prefixes`: for tests
+    of what a command does with its input (a report of the whole run costs 5-10 s)."""
+    shutil.copytree(FULLRUN, dest)
+    file = result_file(dest)
+    data = json.loads(file.read_text())
+    data["results"] = {name: row for name, row in data["results"].items() if name.startswith(prefixes)}
+    file.write_text(json.dumps(data))
+    return dest
 
 
 def fake_sweep(folder: Path, pairs=(("2.0.1", "1.26.4"), ("2.2.2", "1.26.4"), ("2.4.1", "1.26.4"), ("2.4.1", "2.2.6"))) -> Path:

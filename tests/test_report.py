@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from bridge_bench import analysis, catalogue, cli, inputs, plots, render, report, results, semantics, units
-from conftest import FULLRUN, PROBE as SAMPLE_PROBE, SIZE_CASES, checksum, result_file
+from conftest import FULLRUN, PROBE as SAMPLE_PROBE, SIZE_CASES, checksum, fullrun_part, result_file
 
 
 def run_report(capsys, *args) -> tuple[int, str]:
@@ -164,24 +164,25 @@ def test_the_report_answers_first(tmp_path, capsys):
 
 
 def test_out_folder_is_never_someone_elses(tmp_path, capsys):
+    part = fullrun_part(tmp_path / "results", "bench_sizes.NumpyToTorch.time")
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
-    code, err = run_report(capsys, FULLRUN, "--out", mine)
+    code, err = run_report(capsys, part, "--out", mine)
     assert code == 2 and "refusing to overwrite" in err and str(mine) in err
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
 
     out = tmp_path / "report"
-    assert run_report(capsys, FULLRUN, "--out", out)[0] == 0
+    assert run_report(capsys, part, "--out", out)[0] == 0
     (out / "images" / "added-by-user.png").write_bytes(b"x")
     first = (out / "index.html").stat().st_mtime_ns
-    assert run_report(capsys, FULLRUN, "--out", out)[0] == 0, "a previous report is replaced"
+    assert run_report(capsys, part, "--out", out)[0] == 0, "a previous report is replaced"
     assert (out / "index.html").stat().st_mtime_ns > first
     assert (out / "images" / "added-by-user.png").exists(), "only the previous report's own files go"
 
 
 def test_strings_from_results_are_escaped(tmp_path, capsys):
-    results_dir = Path(shutil.copytree(FULLRUN, tmp_path / "results"))
+    results_dir = fullrun_part(tmp_path / "results", "bench_sizes.NumpyToTorch.time")
     file = result_file(results_dir)
     data = json.loads(file.read_text())
     data["params"]["machine"] = "<script>alert('m')</script>"
@@ -200,11 +201,7 @@ def test_strings_from_results_are_escaped(tmp_path, capsys):
 def test_results_without_the_size_sweep_give_a_report_that_says_what_is_missing(tmp_path, capsys, module):
     """A run of other benchmarks only (`--bench bench_layouts`) has no figure the findings, latency,
     bandwidth, speedups and cost model read: they say so, and the sections it has are there."""
-    results_dir = Path(shutil.copytree(FULLRUN, tmp_path / "results"))
-    file = result_file(results_dir)
-    data = json.loads(file.read_text())
-    data["results"] = {name: row for name, row in data["results"].items() if name.startswith(module)}
-    file.write_text(json.dumps(data))
+    results_dir = fullrun_part(tmp_path / "results", module)
     out = tmp_path / "out"
     code, err = run_report(capsys, results_dir, "--out", out)
     assert code == 0, err
@@ -224,7 +221,8 @@ def test_semantics_table(tmp_path, capsys):
     assert probe.cases == records and probe.size == 128 and probe.summary == semantics.summary(records)
     assert set(probe.versions) == {"torch", "numpy"}
     out = tmp_path / "out"
-    assert run_report(capsys, FULLRUN, "--out", out, "--semantics", file)[0] == 0
+    part = fullrun_part(tmp_path / "results", "bench_sizes.NumpyToTorch.time")
+    assert run_report(capsys, part, "--out", out, "--semantics", file)[0] == 0
     md = (out / "report.md").read_text()
     assert [line for line in md.splitlines() if line.startswith("## ")][-2:] == ["## Semantics", "## Runs"]
     counts = pd.read_csv(out / "tables" / "semantics_counts.csv").set_index("label")
@@ -240,7 +238,7 @@ def test_semantics_table(tmp_path, capsys):
 
     for broken in ('{"cases": ', '{"cases": []}', '{"cases": [{"path": "tensor"}]}', "[1]"):
         file.write_text(broken)
-        code, err = run_report(capsys, FULLRUN, "--out", out, "--semantics", file)
+        code, err = run_report(capsys, part, "--out", out, "--semantics", file)
         assert code == 2 and str(file) in err and "not the JSON of `bridge-bench semantics --json`" in err, broken
         assert (out / "tables" / "semantics.csv").exists(), "bad input leaves the previous report as it was"
 
