@@ -7,7 +7,6 @@ benchmarks, so that the nights are small and the tests take seconds): nine night
 and two torch versions, as the workflow keeps them.
 """
 
-import json
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 from asv.results import Results
 
 from bridge_bench import cli, compare, problems, results, runfiles
-from conftest import FULLRUN, result_file
+from conftest import FULLRUN, fullrun_part, result_file
 
 ROOT = Path(__file__).resolve().parents[1]
 NIGHTS = 9
@@ -29,12 +28,7 @@ KEPT = ("bench_context.", "bench_memory.", "bench_sizes.NumpyToTorch.time_conver
 def trimmed(folder: Path) -> Path:
     """The real run with a few of its benchmarks: the size sweeps the findings read, a count, peak
     memory, the context."""
-    shutil.copytree(FULLRUN, folder)
-    file = result_file(folder)
-    data = json.loads(file.read_text())
-    data["results"] = {k: v for k, v in data["results"].items() if k.startswith(KEPT)}
-    file.write_text(json.dumps(data))
-    return folder
+    return fullrun_part(folder, *KEPT)
 
 
 @pytest.fixture(scope="module")
