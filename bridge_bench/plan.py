@@ -46,6 +46,8 @@ LOOKS = 12
 #: On 2026-12-07 (a stretch where ~80 % of looks at a call read 1.6-2x slow), 4 small runs of 130
 #: cases published 1.6-1.8x figures for cases whose 12 looks held none fast (docs/calibration.md).
 OVERTIME = 6
+#: The most looks a case takes in any run.
+MOST_LOOKS = LOOKS + OVERTIME
 #: rigorous: a slow case whose looks agree looks in every this-many-th round (its looks cost 5-30x more).
 SLOW_STRIDE = 2
 #: adaptive: looks every case takes before its figure can be known.
@@ -100,7 +102,7 @@ def settled(state: dict) -> bool:
     samples = state.get("samples") or []
     short = not slow(state) and sum(state.get("quiet") or []) < QUIET_LOOKS
     if len(samples) >= LOOKS:
-        return not short or len(samples) >= LOOKS + OVERTIME
+        return not short or len(samples) >= MOST_LOOKS
     if len(samples) < FIRST_LOOKS or short:
         return False
     return band(estimate.quiet(samples)) <= AGREE[case_class(state)]

@@ -58,7 +58,7 @@ def test_result_file_has_timings_skips_and_context(asv_run):
     assert tensor.value > from_numpy.value, "copying 64 KiB costs more than sharing"
     assert from_numpy.number > 100, "bare calls are batched: asv records the batch size"
     for row in (from_numpy, tensor):
-        assert plan.FIRST_LOOKS <= len(row.samples) <= plan.LOOKS, "one look per round, as the plan gave them"
+        assert plan.FIRST_LOOKS <= len(row.samples) <= plan.MOST_LOOKS, "one look per round, as the plan gave them"
         assert row.value == estimate.published(row.samples), "the published figure is the median of the quiet looks"
         assert (row.ci_low, row.ci_high) == estimate.interval(row.samples)
     not_run = _one(frame, sizes, "as_tensor", 8)

@@ -40,7 +40,7 @@ def test_a_real_run_is_finalized_and_finalize_rewrites_only_timed_results(record
     for row in timed.values():
         for value, looks in zip(row[result], looks_of(row)):
             if looks:
-                assert plan.FIRST_LOOKS <= len(looks) <= plan.LOOKS, "one look per round, as the plan gave them"
+                assert plan.FIRST_LOOKS <= len(looks) <= plan.MOST_LOOKS, "one look per round, as the plan gave them"
                 assert value == estimate.published(looks), "the run wrote the estimate (asv alone writes the median)"
 
     # What a plain `asv run` leaves: asv's median of all looks, here made to differ. finalize puts the estimate back.

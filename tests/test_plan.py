@@ -49,10 +49,10 @@ def test_adaptive_gives_overtime_only_to_fast_cases_that_never_had_quiet_looks()
     short = record(ZERO_COPY, slow_mode, [False] * 11 + [True])
     assert not plan.settled(short) and plan.due(short, plan.LOOKS + 1, "adaptive")
     assert plan.last_round(plan.LOOKS, "rigorous") == plan.LOOKS
-    assert plan.last_round(plan.LOOKS, "adaptive") == plan.LOOKS + plan.OVERTIME
+    assert plan.last_round(plan.LOOKS, "adaptive") == plan.MOST_LOOKS == plan.LOOKS + plan.OVERTIME
     assert plan.last_round(4, "adaptive") == 4, "a run asked for fewer rounds gets no overtime"
     assert plan.extends(short, plan.LOOKS + 1, "adaptive"), "overtime looks wait for a quiet moment too"
-    done = record(ZERO_COPY, slow_mode + slow_mode[:plan.OVERTIME], [False] * (plan.LOOKS + plan.OVERTIME))
+    done = record(ZERO_COPY, slow_mode + slow_mode[:plan.OVERTIME], [False] * plan.MOST_LOOKS)
     assert plan.settled(done), "overtime ends"
     quiet = record(ZERO_COPY, slow_mode, [True, True] + [False] * 10)
     assert plan.settled(quiet), "a case with its quiet looks ends at LOOKS"
