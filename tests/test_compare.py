@@ -32,10 +32,11 @@ def sizes_benchmark(path_id: str, method: str = suite.TIMED) -> str:
 
 
 def real_run(work: Path, cases, looks: int = 4, **env) -> Path:
-    """A real filtered `asv run -E existing` of the cases' timings and counts; returns its results folder."""
+    """A real filtered `asv run -E existing` of the cases' timings and counts, with the machine's
+    readings as `bridge-bench run --bench` takes them; returns its results folder."""
     regexes = [asvrun.bench_regex(sizes_benchmark(p, method), (p, s, "float32", "C"))
                for p, s in cases for method in (suite.TIMED, suite.FAULTS, suite.HELD_BYTES)]
-    return rounds.private_run(ROOT / "asv.conf.json", work, MACHINE, regexes, rounds=looks, **env)
+    return rounds.private_run(ROOT / "asv.conf.json", work, MACHINE, suite.with_readings(regexes), rounds=looks, **env)
 
 
 @pytest.fixture(scope="module")
