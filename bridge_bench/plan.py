@@ -40,7 +40,8 @@ from bridge_bench import classes, estimate, sampling
 MODES = ("adaptive", "rigorous")
 MODE_VARIABLE = "BRIDGE_BENCH_LOOKS"
 ROUND_VARIABLE = "BRIDGE_BENCH_ROUND"
-#: The most looks a case gets in a run, and the rounds of a run: one look per round.
+#: The looks every case may take in a run, and its rounds: one look per round (rigorous: all of a
+#: run; adaptive: all but the overtime).
 LOOKS = 12
 #: adaptive: rounds after the `LOOKS`th for the fast cases still short of `QUIET_LOOKS` quiet looks.
 #: On 2026-12-07 (a stretch where ~80 % of looks at a call read 1.6-2x slow), 4 small runs of 130
