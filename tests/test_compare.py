@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 KiB, MiB = 2**10, 2**20
 COPIES = [("tensor", 64 * MiB), ("clone", 64 * MiB), ("np_copy", 4096), ("np_copy", 32 * KiB)]
 ZERO_COPY = [("from_numpy", 64 * MiB), ("numpy", 64 * MiB), ("from_numpy", 8)]
+#: Parallel speedup of a run whose two cores were free (idle: 1.85-1.9; beside a busy loop: ~1.0).
+BOTH_CORES = 1.5
 
 
 def sizes_benchmark(path_id: str, method: str = suite.TIMED) -> str:
@@ -365,18 +367,33 @@ def test_an_ambiguous_side_asks_to_be_narrowed(baseline, tmp_path):
 
 
 @pytest.mark.slow
-def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_counts(baseline, tmp_path):
-    """Back-to-back real runs, adaptive as a user's are (up to 12 rounds: on a busy machine six
-    rounds can leave a call-bound case with no quiet look, 1.7x off): no timed case changes past the
-    defaults. Then torch's allocations with THP_MEM_ALLOC_ENABLE=1 against without: torch.tensor(a)
-    and t.clone() at 64 MiB fault their pages in 2 MiB at a time instead of 4 KiB (a change no
-    timing needs to see), and no zero-copy path's counts move."""
+def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_counts(baseline, tmp_path, capsys):
+    """Back-to-back real runs, adaptive as a user's are: every case pairs and no count moves; no
+    timed case changes past the defaults when both runs had both cores (the runs' own parallel
+    speedup reading, `bench_context.track_parallel_speedup`, ~1.9 idle, ~1.0 beside a busy
+    process). Beside a busy process (CI's) the timing verdicts are printed, not asserted: there
+    the canary can read quiet while a torch call runs 1.6-2x slow, and a case can settle on four
+    slow looks (t.numpy() at 64 MiB read 1.8-2.1 us in all 4 looks of one run, 1.0 us in the other;
+    docs/calibration.md gives the gate's measured false flags). Then torch's allocations with
+    THP_MEM_ALLOC_ENABLE=1 against without: torch.tensor(a) and t.clone() at 64 MiB fault their
+    pages in 2 MiB at a time instead of 4 KiB (a change no timing needs to see), and no zero-copy
+    path's counts move."""
     from bridge_bench import plan
 
     again = real_run(tmp_path / "again", ZERO_COPY + COPIES[2:], looks=plan.LOOKS)
     noise = compare.compare(compare.Side(baseline), compare.Side(again))
     assert len(noise.cases) == 3 * len(ZERO_COPY + COPIES[2:])
-    assert set(noise.cases["status"]) == {"same"}, compare.render_text(noise)
+    counts = noise.cases[noise.cases["kind"] == "count"]
+    assert len(counts) == 2 * len(ZERO_COPY + COPIES[2:]) and set(counts["status"]) == {"same"}, \
+        compare.render_text(noise)
+    cores = noise.machine.cores
+    assert None not in cores, "both runs read the machine"
+    if min(cores) >= BOTH_CORES:
+        assert set(noise.cases["status"]) == {"same"}, compare.render_text(noise)
+    else:
+        with capsys.disabled():
+            print(f"\nparallel speedup {cores}: a busy process beside the runs; timing verdicts not asserted:\n"
+                  + compare.render_text(noise))
 
     if context.thp_enabled() not in ("always", "madvise"):
         pytest.skip(f"transparent huge pages are '{context.thp_enabled()}' here: torch cannot ask for them")
