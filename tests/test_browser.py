@@ -47,6 +47,10 @@ CDN = {
     "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css": "bootstrap/dist/css/bootstrap.min.css",
 }
 NOT_BYTE_IDENTICAL = {url for url in CDN if "/flot/0.8.3/" in url or "/stupidtable/" in url}
+#: asv 0.6.6's graph page can draw before the page is laid out (once in CI beside a busy process;
+#: never in 55 loads here with three): flot throws this for a placeholder of zero width, and asv draws
+#: again on its next update. Tolerated only with both canvases drawn in the end.
+FLOT_LAYOUT_RACE = "Invalid dimensions for plot, width = 0"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
@@ -142,16 +146,17 @@ def test_asv_dashboard_draws_a_benchmark_graph(served, browser_page):
         const plot = $('#main-graph').data('plot');
         return plot && plot.getData().reduce((n, s) => n + s.data.length, 0);
     }""", timeout=30_000).json_value()
-    inked = page.evaluate("""() => {
-        const c = document.querySelector('#main-graph canvas.flot-base');
+    inked = {graph: page.evaluate("""graph => {
+        const c = document.querySelector(`#${graph} canvas.flot-base`);
+        if (!c) return 0;
         const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
         return n;
-    }""")
+    }""", graph) for graph in ("main-graph", "overview")}
     page.screenshot(path=str(ARTIFACTS / "asv-dashboard-graph.png"), full_page=True)
     assert points >= 1, "the graph has data points"
-    assert inked > 1000, "the canvas is drawn on"
-    assert log["errors"] == [] and log["offsite"] == []
+    assert inked["main-graph"] > 1000 and inked["overview"] > 1000, f"both canvases are drawn on: {inked}"
+    assert [e for e in log["errors"] if not e.startswith(FLOT_LAYOUT_RACE)] == [] and log["offsite"] == []
     assert log["stripped"] == NOT_BYTE_IDENTICAL
 
 
