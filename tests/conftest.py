@@ -109,6 +109,11 @@ SIZE_CASES = [*((path, size) for path in ("from_numpy", "tensor", "np_copyto", "
 REFUSED_LAYOUTS = [("from_numpy", "negative"), ("dlpack_to_torch", "negative"), ("clone", "readonly")]
 CUDA_CASE = ("bench_cuda.HostToCuda.time_convert", ("cuda", MiB, "float32", "C"))
 MACHINE = "bridge-bench-test"
+#: The rounds of the shared run (and of the end-to-end run compared with it): the plan's first two
+#: stages (2 x plan.FIRST_LOOKS), adaptive. What the tests read (results, counts, the rounds'
+#: selections, the gate) needs no more. A user's run has 12 and the overtime (tested in
+#: tests/test_plan.py): beside a busy process, as on CI, that made this run 18 rounds and 296 s.
+RECORDED_ROUNDS = 8
 
 
 class Recorded:
@@ -133,7 +138,7 @@ def recorded_regexes() -> list[str]:
 @pytest.fixture(scope="session")
 def recorded_run(tmp_path_factory, monkeypatch_session) -> Recorded:
     """One real `asv run -E existing` through bridge-bench's round loop, adaptive as a user's run is
-    (bridge_bench.rounds), on a private copy of the configuration and a private HOME, then
+    (bridge_bench.rounds) but in `RECORDED_ROUNDS` rounds, on a private copy of the configuration and a private HOME, then
     `asv publish`: what every test that reads real results reads, and the selection asv was given
     in each round."""
     from bridge_bench import asvrun, rounds
@@ -149,7 +154,7 @@ def recorded_run(tmp_path_factory, monkeypatch_session) -> Recorded:
         return real_round(config, machine, bench, *args, **kwargs)
 
     monkeypatch_session.setattr(asvrun, "run_round", recording)
-    outcome = rounds.run(conf, MACHINE, recorded_regexes(), env=env)
+    outcome = rounds.run(conf, MACHINE, recorded_regexes(), env=env, rounds=RECORDED_ROUNDS)
     monkeypatch_session.undo()
     asvrun.run_asv(["publish", "--config", str(conf)], env=env, cwd=ROOT)
     return Recorded(work, selections, outcome)

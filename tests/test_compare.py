@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bridge_bench import asvrun, catalogue, compare, context, estimate, rounds, suite
-from conftest import MACHINE
+from conftest import MACHINE, RECORDED_ROUNDS
 
 ROOT = Path(__file__).resolve().parents[1]
 KiB, MiB = 2**10, 2**20
@@ -368,8 +368,8 @@ def test_an_ambiguous_side_asks_to_be_narrowed(baseline, tmp_path):
 
 @pytest.mark.slow
 def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_counts(baseline, tmp_path, capsys):
-    """Back-to-back real runs, adaptive as a user's are: every case pairs and no count moves; no
-    timed case changes past the defaults when both runs had both cores (the runs' own parallel
+    """Back-to-back real runs, adaptive as a user's are (in the shared run's rounds): every case
+    pairs and no count moves; no timed case changes past the defaults when both runs had both cores (the runs' own parallel
     speedup reading, `bench_context.track_parallel_speedup`, ~1.9 idle, ~1.0 beside a busy
     process). Beside a busy process (CI's) the timing verdicts are printed, not asserted: there
     the canary can read quiet while a torch call runs 1.6-2x slow, and a case can settle on four
@@ -378,9 +378,7 @@ def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_
     THP_MEM_ALLOC_ENABLE=1 against without: torch.tensor(a) and t.clone() at 64 MiB fault their
     pages in 2 MiB at a time instead of 4 KiB (a change no timing needs to see), and no zero-copy
     path's counts move."""
-    from bridge_bench import plan
-
-    again = real_run(tmp_path / "again", ZERO_COPY + COPIES[2:], looks=plan.LOOKS)
+    again = real_run(tmp_path / "again", ZERO_COPY + COPIES[2:], looks=RECORDED_ROUNDS)
     noise = compare.compare(compare.Side(baseline), compare.Side(again))
     assert len(noise.cases) == 3 * len(ZERO_COPY + COPIES[2:])
     counts = noise.cases[noise.cases["kind"] == "count"]
