@@ -138,9 +138,9 @@ def recorded_regexes() -> list[str]:
 @pytest.fixture(scope="session")
 def recorded_run(tmp_path_factory, monkeypatch_session) -> Recorded:
     """One real `asv run -E existing` through bridge-bench's round loop, adaptive as a user's run is
-    (bridge_bench.rounds) but in `RECORDED_ROUNDS` rounds, on a private copy of the configuration and a private HOME, then
-    `asv publish`: what every test that reads real results reads, and the selection asv was given
-    in each round."""
+    (bridge_bench.rounds) but in `RECORDED_ROUNDS` rounds, on a private copy of the configuration and
+    a private HOME, then `asv publish`: what every test that reads real results reads, and the
+    selection asv was given in each round."""
     from bridge_bench import asvrun, rounds
 
     work = tmp_path_factory.mktemp("recorded")

@@ -369,9 +369,9 @@ def test_an_ambiguous_side_asks_to_be_narrowed(baseline, tmp_path):
 @pytest.mark.slow
 def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_counts(baseline, tmp_path, capsys):
     """Back-to-back real runs, adaptive as a user's are (in the shared run's rounds): every case
-    pairs and no count moves; no timed case changes past the defaults when both runs had both cores (the runs' own parallel
-    speedup reading, `bench_context.track_parallel_speedup`, ~1.9 idle, ~1.0 beside a busy
-    process). Beside a busy process (CI's) the timing verdicts are printed, not asserted: there
+    pairs and no count moves; no timed case changes past the defaults when both runs had both
+    cores (the runs' own parallel speedup reading, `bench_context.track_parallel_speedup`, ~1.9
+    idle, ~1.0 beside a busy process). Beside a busy process (CI's) the timing verdicts are printed, not asserted: there
     the canary can read quiet while a torch call runs 1.6-2x slow, and a case can settle on four
     slow looks (t.numpy() at 64 MiB read 1.8-2.1 us in all 4 looks of one run, 1.0 us in the other;
     docs/calibration.md gives the gate's measured false flags). Then torch's allocations with
