@@ -7,7 +7,7 @@ that ran the benchmarks saw them; the results loader warns where the machine fil
 (bridge_bench/results.py, stale_context).
 """
 
-from bridge_bench import bandwidth, context, cores, cpu
+from bridge_bench.measure import bandwidth, context, cores, cpu
 
 
 def track_torch_threads():
@@ -25,7 +25,7 @@ track_thp_mem_alloc_enable.unit = "THP_MEM_ALLOC_ENABLE=1"
 
 
 def track_parallel_speedup():
-    """How many of torch's threads ran at once, over this run's rounds so far (bridge_bench.cores):
+    """How many of torch's threads ran at once, over this run's rounds so far (bridge_bench.measure.cores):
     `bridge-bench run` measures it in every round, and compare does not judge a copy that uses the
     thread pool between runs that had different free cores."""
     return cores.run_reading(context.torch_threads())
@@ -35,7 +35,7 @@ track_parallel_speedup.unit = "cores"
 
 
 def track_call_time():
-    """A fixed call of no library under test, over this run's rounds so far (bridge_bench.cpu):
+    """A fixed call of no library under test, over this run's rounds so far (bridge_bench.measure.cpu):
     `bridge-bench run` measures it in every round, and compare judges call-bound cases and
     in-cache copies against the two runs' readings."""
     return cpu.run_reading()
@@ -45,7 +45,7 @@ track_call_time.unit = "ns"
 
 
 def track_memory_bandwidth():
-    """One thread's memory bandwidth over this run's rounds so far (bridge_bench.bandwidth):
+    """One thread's memory bandwidth over this run's rounds so far (bridge_bench.measure.bandwidth):
     `bridge-bench run` measures it in every round; compare reports both runs' readings."""
     return bandwidth.run_reading()
 

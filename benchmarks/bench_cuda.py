@@ -16,21 +16,22 @@ least), far above the per-sample overhead that makes setup wrong for sub-microse
 
 Ceilings: a 256 MiB pinned copy each way timed with CUDA events, the fastest copy as GB/s (a
 `track_`). Every other transfer's bandwidth must come in under its direction's ceiling
-(`bridge_bench.ceilings`). The ceiling's process reads it, and so does every process that measures
+(`bridge_bench.read.ceilings`). The ceiling's process reads it, and so does every process that measures
 a transfer (benchmarks/common.py), into the run's record: on a host of two sockets, pinned memory
 lands near the GPU in some processes and far from it in others, and the ceiling is the best any
 process saw. asv runs a round's benchmarks in order of name, so `TransferCeilings` reports after
 every transfer of its round.
 
-Once a run (one process per case, round 1 only: bridge_bench.rounds): every CUDA benchmark process
+Once a run (one process per case, round 1 only: bridge_bench.drive.rounds): every CUDA benchmark process
 pays for a CUDA context and its own pinned and device buffers. That process measures several
-consecutive windows (bridge_bench.sampling), each an asv sample.
+consecutive windows (bridge_bench.measure.sampling), each an asv sample.
 
 Without CUDA every case skips with the reason. Parameters never depend on the machine, and nothing
 here touches CUDA at import (asv's forkserver imports this once and forks every benchmark from it).
 """
 
-from bridge_bench import catalogue, devices, inputs, sampling, suite
+from bridge_bench import catalogue, inputs, suite
+from bridge_bench.measure import devices, sampling
 
 from .common import TIMING, _Conversions, bind_or_skip
 from .common import version as _version  # not `version`: asv takes a module's `version` as its benchmarks'

@@ -11,7 +11,7 @@ from bridge_bench import catalogue, inputs
 from .common import LISTING, bind_or_skip
 
 if not LISTING:  # torch, for the processes that measure (benchmarks/common.py)
-    from bridge_bench import bindings
+    from bridge_bench.measure import bindings
 
 
 class PeakMemory:

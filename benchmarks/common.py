@@ -10,7 +10,7 @@ So `time_convert` here is a *factory*: it prepares the case (binds the catalogue
 made by `inputs`, calls it once) and returns the zero-argument call. `_CallTime`, an asv benchmark
 type registered below for methods named `time_convert`, takes one *look* per asv round: in the
 round's fresh benchmark process it randomizes the memory layout, runs the factory and times the
-returned call with `bridge_bench.sampling` (batches of bare calls; the fastest batch of a short
+returned call with `bridge_bench.measure.sampling` (batches of bare calls; the fastest batch of a short
 window, with a canary between batches that tells whether the window held a quiet moment). Each
 look is one asv sample, the batch size is asv's `number`, and the published figure is the median
 of the quiet looks (`bridge_bench.estimate`). Preparation never sits in a timed region, and the
@@ -54,7 +54,8 @@ from asv_runner.benchmarks._base import _get_first_attr
 from asv_runner.benchmarks.mark import SkipNotImplemented
 from asv_runner.benchmarks.time import TimeBenchmark
 
-from bridge_bench import catalogue, devices, inputs, plan, sampling, suite
+from bridge_bench import catalogue, inputs, suite
+from bridge_bench.measure import devices, plan, sampling
 
 #: asv imports the suite to list it (`discover`, `check`: once every round) and to run it
 #: (`run_server`, the forkserver every benchmark process is forked from; `run`, with spawn). Only a
@@ -63,7 +64,7 @@ from bridge_bench import catalogue, devices, inputs, plan, sampling, suite
 #: so that no benchmark process pays for the import. Listing reads the bindings' text (`version`).
 LISTING = sys.argv[1:2] in (["discover"], ["check"])
 if not LISTING:
-    from bridge_bench import bindings
+    from bridge_bench.measure import bindings
 
     inputs.reserve_for(max(inputs.SIZES))
     sampling.lighten_forks()
@@ -185,7 +186,7 @@ class _CallTime(TimeBenchmark):
 
     def _run_cuda(self, param):
         """CUDA: no fork (a CUDA context does not survive one), so consecutive windows of this
-        process, once a run (bridge_bench.rounds). A refusal is kept in the run's record, where
+        process, once a run (bridge_bench.drive.rounds). A refusal is kept in the run's record, where
         `bridge-bench gpu-check` reads why a case skipped; the transfer's ceiling is read here too."""
         try:
             call = self._call(param)
@@ -241,7 +242,7 @@ def _stripped(lines):
 
 
 def _bindings_text():
-    return Path(importlib.util.find_spec("bridge_bench.bindings").origin).read_text()
+    return Path(importlib.util.find_spec("bridge_bench.measure.bindings").origin).read_text()
 
 
 def _binding_sources(path_id):
@@ -291,8 +292,8 @@ class _Conversions:
     param_names = ["path", "size", "dtype", "layout"]
     timeout = 300
     #: One look per round, and asv runs round 1 of every case before round 2: the looks at a case
-    #: are spread over the whole run, so no slow spell covers them all (bridge_bench.sampling);
-    #: how many of the rounds a case looks in is bridge_bench.plan's.
+    #: are spread over the whole run, so no slow spell covers them all (bridge_bench.measure.sampling);
+    #: how many of the rounds a case looks in is bridge_bench.measure.plan's.
     rounds = plan.LOOKS
 
     def time_convert(self, path, size, dtype, layout):

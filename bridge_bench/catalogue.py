@@ -7,7 +7,7 @@ reports read this list, so adding a path is one record here and one binding.
 
 No torch here: the reading side (results, analysis, compare, report) imports this module and must
 run where torch is not installed, e.g. the workflow job that draws the report. How a path runs is
-`bridge_bench.bindings`, keyed by the same id; only the suite, the probe and the device helpers
+`bridge_bench.measure.bindings`, keyed by the same id; only the suite, the probe and the device helpers
 import it.
 """
 
@@ -63,7 +63,7 @@ class Conversion:
     #: CUDA suite empties it before every call, outside the timed region
     cold: bool = False
     #: torch makes its host copy, with its thread pool above 32768 elements: the copy is as fast as
-    #: a second core is free (bridge_bench.cores), where numpy's copies run on one thread
+    #: a second core is free (bridge_bench.measure.cores), where numpy's copies run on one thread
     threaded: bool = False
 
 

@@ -1,7 +1,7 @@
 """The classes of timed cases: what a case's time is made of, which decides how it is looked at and judged.
 
 One classifier for the whole package: how many looks a case needs before its figure is known
-(`bridge_bench.plan`), which factor the gate applies (`bridge_bench.compare`), and how `noise`
+(`bridge_bench.measure.plan`), which factor the gate applies (`bridge_bench.read.compare`), and how `noise`
 groups its tables all read `timed_class`, so the class a case is looked at by is the class it is
 judged by.
 

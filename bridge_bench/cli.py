@@ -9,8 +9,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from bridge_bench import (asvrun, catalogue, context, errors, estimate, fidelity, inputs, plan, problems, rounds,
-                          suite)
+from bridge_bench import catalogue, errors, estimate, inputs, suite
+from bridge_bench.measure import context, plan
+from bridge_bench.drive import asvrun, fidelity, rounds
+from bridge_bench.read import problems
 
 EXIT_BAD_INPUT = 2
 #: A bug in bridge-bench itself: the traceback is printed; the nightly workflow fails on it.
@@ -90,13 +92,13 @@ def cmd_run(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from bridge_bench import history
+    from bridge_bench.drive import releases
 
     machine = args.machine or _default_machine()
-    todo = history.pairs(args.config, args.torch)
+    todo = releases.pairs(args.config, args.torch)
     context.update_machine_file(machine, context.machine_entry())
     print(f"history: {len(todo)} environments: " + "; ".join(map(str, todo)), file=sys.stderr)
-    outcomes = history.sweep(args.config, machine, args.torch, keep=args.keep_envs)
+    outcomes = releases.sweep(args.config, machine, args.torch, keep=args.keep_envs)
     failed = [o for o in outcomes if o.status != "ok"]
     for o in outcomes:
         print(f"history: torch {o.torch} + numpy {o.numpy}: {o.status}, built in {o.setup_s:.0f} s, "
@@ -104,7 +106,7 @@ def cmd_history(args) -> int:
               + (f": {o.error}" if o.error else ""), file=sys.stderr)
     if failed:
         print("bridge-bench: error: " + "; ".join(f"torch {o.torch} + numpy {o.numpy} failed" for o in failed)
-              + f" (reasons above and in {history.RECORD}); the other pairs' results are kept", file=sys.stderr)
+              + f" (reasons above and in {releases.RECORD}); the other pairs' results are kept", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -130,7 +132,7 @@ def cmd_fidelity(args) -> int:
 
 
 def cmd_noise(args) -> int:
-    from bridge_bench import noise
+    from bridge_bench.read import noise
 
     if len(args.runs) < 2:
         raise errors.InputError("give two or more runs: the noise is what they disagree on")
@@ -148,7 +150,7 @@ def cmd_noise(args) -> int:
 
 
 def cmd_semantics(args) -> int:
-    from bridge_bench import semantics
+    from bridge_bench.measure import semantics
 
     jobs = semantics.jobs_for(args.path, args.dtype, args.layout, args.size)
     print(f"probing {len(jobs)} cases in worker processes", file=sys.stderr)
@@ -161,7 +163,7 @@ def cmd_semantics(args) -> int:
 
 
 def cmd_ceilings(args) -> int:
-    from bridge_bench import ceilings, results
+    from bridge_bench.read import ceilings, results
 
     frame = results.load(args.results_dir).frame
     print(ceilings.render(frame))
@@ -169,13 +171,13 @@ def cmd_ceilings(args) -> int:
 
 
 def cmd_gpu_check(args) -> int:
-    from bridge_bench import gpucheck
+    from bridge_bench.drive import gpucheck
 
     return gpucheck.run(args.config, args.out, args.machine, args.allow_no_cuda)
 
 
 def cmd_compare(args) -> int:
-    from bridge_bench import compare
+    from bridge_bench.read import compare
 
     if args.history is not None and args.history < 1:
         raise errors.InputError(f"--history {args.history}: give a number of runs, 1 or more (e.g. 7 nights)")
@@ -187,7 +189,7 @@ def cmd_compare(args) -> int:
 
 
 def _print_comparison(result, args) -> int:
-    from bridge_bench import compare
+    from bridge_bench.read import compare
 
     if args.json:
         json.dump(compare.to_json(result), sys.stdout, indent=1, default=str)
@@ -218,7 +220,7 @@ def _assignments(items: list[str], flag: str) -> dict[str, str]:
 
 
 def cmd_paired(args) -> int:
-    from bridge_bench import compare
+    from bridge_bench.read import compare
 
     if args.out.exists() and any(args.out.iterdir()):
         raise errors.InputError(f"--out {args.out}: not empty; give a new folder (paired runs never overwrite results)")
@@ -235,7 +237,7 @@ def cmd_paired(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from bridge_bench import report
+    from bridge_bench.write import report
 
     loaded = report.build(args.results_dir, args.out, semantics_file=args.semantics, progress=report.print_progress,
                           all_runs=args.all_runs)
@@ -245,9 +247,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_history_report(args) -> int:
-    from bridge_bench import history_report
+    from bridge_bench.write import releases_report
 
-    history_report.build(args.results_dir, args.semantics, args.out, progress=history_report.print_progress)
+    releases_report.build(args.results_dir, args.semantics, args.out, progress=releases_report.print_progress)
     print(args.out / "index.html")
     return 0
 

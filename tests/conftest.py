@@ -124,7 +124,8 @@ class Recorded:
 
 
 def recorded_regexes() -> list[str]:
-    from bridge_bench import asvrun, catalogue, inputs, suite
+    from bridge_bench import catalogue, inputs, suite
+    from bridge_bench.drive import asvrun
 
     regexes = [asvrun.bench_regex(b.name, (path, size, "float32", "C")) for path, size in SIZE_CASES
                for b in suite.BENCHMARKS if b.module == "bench_sizes" and b.direction == catalogue.get(path).direction]
@@ -138,10 +139,10 @@ def recorded_regexes() -> list[str]:
 @pytest.fixture(scope="session")
 def recorded_run(tmp_path_factory, monkeypatch_session) -> Recorded:
     """One real `asv run -E existing` through bridge-bench's round loop, adaptive as a user's run is
-    (bridge_bench.rounds) but in `RECORDED_ROUNDS` rounds, on a private copy of the configuration and
+    (bridge_bench.drive.rounds) but in `RECORDED_ROUNDS` rounds, on a private copy of the configuration and
     a private HOME, then `asv publish`: what every test that reads real results reads, and the
     selection asv was given in each round."""
-    from bridge_bench import asvrun, rounds
+    from bridge_bench.drive import asvrun, rounds
 
     work = tmp_path_factory.mktemp("recorded")
     conf = asvrun.private_config(ROOT / "asv.conf.json", work)

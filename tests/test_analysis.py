@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bridge_bench import analysis, inputs
+from bridge_bench import inputs
+from bridge_bench.read import analysis
 
 
 def frame(times, **context) -> pd.DataFrame:
@@ -146,7 +147,7 @@ def test_of_run_keeps_one_run_only():
 
 
 def test_semantics_grid_marks_a_dtype_changing_copy_as_the_probe_text_does():
-    from bridge_bench import semantics
+    from bridge_bench.measure import semantics
 
     def case(path, dtype, outcome, **more):
         return {"path": path, "dtype": dtype, "layout": "C", "outcome": outcome, "dtype_in": dtype, **more}

@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 import conftest
-from bridge_bench import asvrun, catalogue, estimate, fidelity, inputs, plan, results, rounds, suite
+from bridge_bench import catalogue, estimate, inputs, suite
+from bridge_bench.measure import plan
+from bridge_bench.drive import asvrun, fidelity, rounds
+from bridge_bench.read import results
 from conftest import MACHINE, REFUSED_LAYOUTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +147,8 @@ def test_a_benchmark_version_follows_what_it_times(monkeypatch):
     import dataclasses
 
     from benchmarks import common
-    from bridge_bench import bindings, catalogue
+    from bridge_bench import catalogue
+    from bridge_bench.measure import bindings
 
     ids = ["np_copyto", "copy_"]
     before = common.version(ids, *common.TIMING)

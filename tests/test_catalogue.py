@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from bridge_bench import bindings, catalogue, inputs
+from bridge_bench import catalogue, inputs
+from bridge_bench.measure import bindings
 
 
 def test_ids_are_unique_and_the_design_names_are_present():

@@ -81,7 +81,9 @@ def test_run_outside_a_checkout_says_what_to_do(tmp_path):
 def test_a_run_of_a_few_cases_reads_the_machine_as_a_full_run_does(monkeypatch, bench, readings):
     """`run --bench`: the selection gets the context tracks (the run's call time, bandwidth, cores),
     which compare judges the run's cases against; without --bench, everything is selected anyway."""
-    from bridge_bench import context, rounds, suite
+    from bridge_bench import suite
+    from bridge_bench.measure import context
+    from bridge_bench.drive import rounds
 
     entry = dict.fromkeys(("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu"), "x")
     monkeypatch.setattr(context, "machine_entry", lambda: entry)
@@ -98,7 +100,7 @@ def test_a_run_of_a_few_cases_reads_the_machine_as_a_full_run_does(monkeypatch, 
 def test_a_bug_is_exit_3_with_its_traceback_never_bad_input(monkeypatch, capsys):
     """The nightly workflow reads exit 2 from compare as "no baseline": a bug must not look like that,
     not even a ValueError raised by pandas inside compare."""
-    from bridge_bench import compare
+    from bridge_bench.read import compare
 
     def broken(*args, **kw):
         raise ValueError("cannot reindex on an axis with duplicate labels")

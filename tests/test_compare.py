@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge_bench import asvrun, catalogue, compare, context, estimate, rounds, suite
+from bridge_bench import catalogue, estimate, suite
+from bridge_bench.measure import context
+from bridge_bench.drive import asvrun, rounds
+from bridge_bench.read import compare
 from conftest import MACHINE, RECORDED_ROUNDS
 
 ROOT = Path(__file__).resolve().parents[1]

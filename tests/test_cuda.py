@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from bridge_bench import asvrun, bindings, catalogue, ceilings, devices, inputs, results, rounds, suite
+from bridge_bench import catalogue, inputs, suite
+from bridge_bench.measure import bindings, devices
+from bridge_bench.drive import asvrun, rounds
+from bridge_bench.read import ceilings, results
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "bridge-bench-cuda-test"
@@ -40,7 +43,7 @@ SPIN_CYCLES = 200_000_000
 
 @pytest.fixture(scope="module")
 def cuda_run(tmp_path_factory):
-    """A real run of CASES: one round, each case once in one process (bridge_bench.rounds)."""
+    """A real run of CASES: one round, each case once in one process (bridge_bench.drive.rounds)."""
     benches = [asvrun.bench_regex(b.name, case) for b, case in CASES] + [suite.regex(suite.TORCH_THREADS)]
     results_dir = rounds.private_run(ROOT / "asv.conf.json", tmp_path_factory.mktemp("asv-cuda"), MACHINE, benches)
     frame = results.load([results_dir], drop_unusable=False).frame

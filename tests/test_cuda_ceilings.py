@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from bridge_bench import catalogue, ceilings, results
+from bridge_bench import catalogue
+from bridge_bench.read import ceilings, results
 from bridge_bench.inputs import MiB
 
 SIZE = 256 * MiB
@@ -104,7 +105,7 @@ def test_the_ceilings_command_refuses_bad_input_with_exit_2_and_reads_a_real_run
 
 
 def test_the_report_draws_transfers_against_their_ceiling_and_counts_violations():
-    from bridge_bench import report
+    from bridge_bench.write import report
 
     d2h = "bench_cuda.CudaToHost.time_convert"
     frame = _frame(_ceiling("h2d_ceiling", 50.0), _ceiling("d2h_ceiling", 40.0),

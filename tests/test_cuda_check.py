@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from bridge_bench import catalogue, devices, gpucheck
+from bridge_bench import catalogue
+from bridge_bench.measure import devices
+from bridge_bench.drive import gpucheck
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "gpu-check"

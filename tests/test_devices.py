@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from bridge_bench import context, devices
+from bridge_bench.measure import context, devices
 from bridge_bench.inputs import GiB, Unsupported
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")

@@ -5,7 +5,9 @@ import shutil
 
 from asv.util import load_json, write_json
 
-from bridge_bench import cli, estimate, plan, results, suite
+from bridge_bench import cli, estimate, suite
+from bridge_bench.measure import plan
+from bridge_bench.read import results
 
 
 def test_the_estimate_sets_spells_aside_and_takes_the_median_of_the_rest():

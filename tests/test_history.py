@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from bridge_bench import compare, suite
+from bridge_bench import suite
+from bridge_bench.read import compare
 from conftest import FULLRUN, result_file
 
 DAY_MS = 24 * 3600 * 1000

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge_bench import asvrun, catalogue, cli, noise, results, suite
+from bridge_bench import catalogue, cli, suite
+from bridge_bench.drive import asvrun
+from bridge_bench.read import noise, results
 from conftest import FULLRUN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +98,7 @@ def test_tight_loops_give_a_time_per_path_and_leave_out_what_cannot_run():
     ids that run give per-call times; a CUDA path without a GPU is left out, not a failed command."""
     import torch
 
-    from bridge_bench import fidelity
+    from bridge_bench.drive import fidelity
 
     ids = ["from_numpy", "numpy"] + ([] if torch.cuda.is_available() else ["to_cuda"])
     loops = fidelity.tight_loops(ids)

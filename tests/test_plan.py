@@ -1,9 +1,9 @@
-"""How many looks a case gets (bridge_bench.plan): the staged design and the fixed one, on records
+"""How many looks a case gets (bridge_bench.measure.plan): the staged design and the fixed one, on records
 made by hand, so every rule is exercised exactly, whatever the machine is doing."""
 
 import pytest
 
-from bridge_bench import plan, sampling
+from bridge_bench.measure import plan, sampling
 
 ZERO_COPY = "bench_sizes.NumpyToTorch.time_convert('from_numpy', 8, 'float32', 'C')"
 COPY_IN_CACHE = "bench_sizes.NumpyToTorch.time_convert('tensor', 65536, 'float32', 'C')"

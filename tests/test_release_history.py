@@ -16,35 +16,39 @@ import pytest
 from conftest import FULLRUN, PROBE, ROOT, fake_sweep
 from packaging.version import Version
 
-from bridge_bench import asvrun, cli, history, history_report, results, semantics
+from bridge_bench import cli
+from bridge_bench.measure import semantics
+from bridge_bench.drive import asvrun, releases
+from bridge_bench.read import results
+from bridge_bench.write import releases_report
 
 CONFIG = ROOT / "asv.history.json"
 
 
 def test_pairs_are_asvs_matrix_minus_the_pairs_that_cannot_import():
-    found = history.pairs(CONFIG)
-    releases = sorted({p.torch for p in found}, key=Version)
-    assert len(releases) >= 7 and releases[0].startswith("2.0") and releases[-1].startswith("2.14")
+    found = releases.pairs(CONFIG)
+    versions = sorted({p.torch for p in found}, key=Version)
+    assert len(versions) >= 7 and versions[0].startswith("2.0") and versions[-1].startswith("2.14")
     for p in found:
         # torch built against numpy 1.x (before 2.3) never meets numpy 2; every release gets numpy 1.26.4
         assert Version(p.numpy).major < 2 or Version(p.torch) >= Version("2.3")
-    assert {p.torch for p in found if p.numpy == "1.26.4"} == set(releases)
-    assert {p.torch for p in found if p.numpy.startswith("2.")} == {r for r in releases if Version(r) >= Version("2.3")}
+    assert {p.torch for p in found if p.numpy == "1.26.4"} == set(versions)
+    assert {p.torch for p in found if p.numpy.startswith("2.")} == {r for r in versions if Version(r) >= Version("2.3")}
     assert len({p.path for p in found}) == len(found)
 
 
 def test_a_torch_filter_narrows_the_pairs_and_an_unknown_release_is_named():
-    assert {(p.torch, p.numpy) for p in history.pairs(CONFIG, ["2.4.1"])} == {("2.4.1", "1.26.4"), ("2.4.1", "2.2.6")}
+    assert {(p.torch, p.numpy) for p in releases.pairs(CONFIG, ["2.4.1"])} == {("2.4.1", "1.26.4"), ("2.4.1", "2.2.6")}
     with pytest.raises(asvrun.AsvError, match="no environment with torch 9.9; its matrix has 2.0.1"):
-        history.pairs(CONFIG, ["9.9"])
+        releases.pairs(CONFIG, ["9.9"])
 
 
 def test_a_pairs_configuration_makes_asv_build_exactly_that_environment(tmp_path):
     from asv import environment
     from asv.config import Config
 
-    pair = history.pairs(CONFIG)[3]
-    single = history.single_config(CONFIG, pair, tmp_path)
+    pair = releases.pairs(CONFIG)[3]
+    single = releases.single_config(CONFIG, pair, tmp_path)
     (env,) = environment.get_environments(Config.load(str(single)), None, verbose=False)
     assert env.name == pair.name and env.requirements == {"torch": pair.torch, "numpy": pair.numpy}
     conf = json.loads(single.read_text())
@@ -61,10 +65,10 @@ def test_a_pair_that_does_not_install_fails_naming_it(tmp_path):
     conf.pop("exclude")
     config = tmp_path / "asv.history.json"
     config.write_text(json.dumps(conf))
-    (pair,) = history.pairs(config)
-    single = history.single_config(config, pair, tmp_path)
-    with pytest.raises(history.PairFailed, match=r"torch 0\.0\.1 \+ numpy 1\.26\.4 did not install .*full log"):
-        history.build(pair, single, tmp_path / "setup.log", tmp_path / "cache")
+    (pair,) = releases.pairs(config)
+    single = releases.single_config(config, pair, tmp_path)
+    with pytest.raises(releases.PairFailed, match=r"torch 0\.0\.1 \+ numpy 1\.26\.4 did not install .*full log"):
+        releases.build(pair, single, tmp_path / "setup.log", tmp_path / "cache")
 
 
 def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, monkeypatch, capsys):
@@ -80,15 +84,15 @@ def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, m
         log.write_text(f"Collecting torch=={pair.torch}\n")
         time.sleep(0.3)
         if pair.torch == "2.2.2":
-            raise history.PairFailed(f"{pair} did not install (no wheel)")
+            raise releases.PairFailed(f"{pair} did not install (no wheel)")
         pair.python.parent.mkdir(parents=True)
         return 1.0
 
-    monkeypatch.setattr(history, "build", build)
-    monkeypatch.setattr(history, "HEARTBEAT_S", 0.05)
-    monkeypatch.setattr(history, "measure", lambda pair, *args: measured.append(pair.torch))
-    monkeypatch.setattr(history, "probe", lambda pair, out: None)
-    outcomes = history.sweep(config, "test-machine", ["2.0.1", "2.2.2", "2.4.1"])
+    monkeypatch.setattr(releases, "build", build)
+    monkeypatch.setattr(releases, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(releases, "measure", lambda pair, *args: measured.append(pair.torch))
+    monkeypatch.setattr(releases, "probe", lambda pair, out: None)
+    outcomes = releases.sweep(config, "test-machine", ["2.0.1", "2.2.2", "2.4.1"])
     assert [(o.torch, o.numpy, o.status) for o in outcomes] == [
         ("2.0.1", "1.26.4", "ok"), ("2.2.2", "1.26.4", "failed"), ("2.4.1", "1.26.4", "ok"), ("2.4.1", "2.2.6", "ok")]
     assert measured == ["2.0.1", "2.4.1", "2.4.1"]
@@ -97,8 +101,8 @@ def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, m
     assert "history: torch 2.0.1 + numpy 1.26.4: still building (Collecting torch==2.0.1)" in capsys.readouterr().err
     assert not any((tmp_path / "env").iterdir())  # every environment removed once measured
     # run again for one release: its pairs are replaced in the record, the others kept
-    history.sweep(config, "test-machine", ["2.2.2"])
-    record = history.read_record(tmp_path)
+    releases.sweep(config, "test-machine", ["2.2.2"])
+    record = releases.read_record(tmp_path)
     assert sorted((r["torch"], r["numpy"]) for r in record) == [
         ("2.0.1", "1.26.4"), ("2.2.2", "1.26.4"), ("2.4.1", "1.26.4"), ("2.4.1", "2.2.6")]
 
@@ -124,24 +128,24 @@ def _releases(scale: dict[str, float]) -> pd.DataFrame:
 
 def test_consecutive_releases_are_judged_by_compare_and_only_a_real_change_shows():
     frame = _releases({"from_numpy": 1.5})
-    judged = history_report.steps(frame)
+    judged = releases_report.steps(frame)
     assert set(judged["step"]) == {"2.0.1 -> 2.2.2", "2.2.2 -> 2.4.1"}  # numpy 2 has one release: no step
     first = judged[judged["step"] == "2.0.1 -> 2.2.2"]
     assert (first["status"] == "same").all()  # identical figures: nothing flagged
-    changed = history_report.step_changes(judged)
+    changed = releases_report.step_changes(judged)
     assert set(changed["step"]) == {"2.2.2 -> 2.4.1"} and set(changed["code"]) == {"torch.from_numpy(a)"}
     assert (changed["status"] == "regression").all() and (changed["ratio"].round(2) == 1.5).all()
-    by_path = history_report.step_by_path(changed)
+    by_path = releases_report.step_by_path(changed)
     assert by_path.iloc[0]["worse"] == len(changed) and by_path.iloc[0]["better"] == 0
 
 
 def test_cost_puts_releases_in_version_order_and_numpy_ratios_pair_one_release():
     frame = _releases({"from_numpy": 2.0})
-    table = history_report.cost(frame, 8, "1.26.4")
+    table = releases_report.cost(frame, 8, "1.26.4")
     assert list(table.columns) == ["2.0.1", "2.2.2", "2.4.1"]
     row = table.xs("from_numpy", level="path").iloc[0]
     assert row["2.4.1"] == pytest.approx(2 * row["2.2.2"])
-    ratios = history_report.numpy_ratios(frame, 8)
+    ratios = releases_report.numpy_ratios(frame, 8)
     assert list(ratios.columns) == ["code", "2.4.1"]
     # the newest release's numpy 1.26.4 figures were doubled, its numpy 2 ones not: ratio 0.5
     assert ratios.set_index("code").loc["torch.from_numpy(a)", "2.4.1"] == pytest.approx(0.5, rel=1e-3)
@@ -169,8 +173,8 @@ def test_behaviour_changes_name_the_first_release_that_shows_them():
              ("2.2.2", "1.26.4"): _probe({"torch": "2.2.2", "numpy": "1.26.4"}, uint16_raises),
              ("2.4.1", "1.26.4"): _probe({"torch": "2.4.1", "numpy": "1.26.4"}, uint16_raises),
              ("2.4.1", "2.2.6"): _probe({"torch": "2.4.1", "numpy": "2.2.6"})}
-    changes = history_report.behaviour_changes(found)
-    summary = history_report.behaviour_summary(changes)
+    changes = releases_report.behaviour_changes(found)
+    summary = releases_report.behaviour_summary(changes)
     asarray = changes[changes["path"] == "asarray"]
     assert set(asarray["to"]) == {"torch 2.2.2, numpy 1.26.4"} and set(asarray["before"]) == {". n/a"}
     uint16 = changes[(changes["path"] == "from_numpy")]

@@ -20,7 +20,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bridge_bench import analysis, catalogue, cli, inputs, plots, render, report, results, semantics, units
+from bridge_bench import catalogue, cli, inputs, units
+from bridge_bench.measure import semantics
+from bridge_bench.read import analysis, results
+from bridge_bench.write import plots, render, report
 from conftest import FULLRUN, PROBE as SAMPLE_PROBE, SIZE_CASES, checksum, fullrun_part, result_file
 
 

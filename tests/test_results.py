@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge_bench import catalogue, cli, results, suite
+from bridge_bench import catalogue, cli, suite
+from bridge_bench.read import results
 from conftest import FULLRUN, checksum, result_file
 
 

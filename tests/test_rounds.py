@@ -1,10 +1,12 @@
-"""The round loop's plan of processes (bridge_bench.rounds): which cases a later round gives a process,
+"""The round loop's plan of processes (bridge_bench.drive.rounds): which cases a later round gives a process,
 checked with asv's own matching of --bench regexes against parameterized benchmarks."""
 
 import itertools
 import re
 
-from bridge_bench import plan, rounds, suite
+from bridge_bench import suite
+from bridge_bench.measure import plan
+from bridge_bench.drive import rounds
 
 from test_plan import COPY_64MIB, ZERO_COPY, record
 

@@ -1,5 +1,5 @@
-"""What a run reads of the machine in every round: the free cores (bridge_bench.cores), the time
-of a fixed call (bridge_bench.cpu) and the memory bandwidth (bridge_bench.bandwidth); what each
+"""What a run reads of the machine in every round: the free cores (bridge_bench.measure.cores), the time
+of a fixed call (bridge_bench.measure.cpu) and the memory bandwidth (bridge_bench.measure.bandwidth); what each
 measures, and how a run's rounds add up."""
 
 import shutil
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bridge_bench import bandwidth, cores, cpu, sampling
+from bridge_bench.measure import bandwidth, cores, cpu, sampling
 
 
 def test_work_that_waits_runs_side_by_side_and_work_that_holds_the_gil_does_not():

@@ -1,4 +1,4 @@
-"""Reading only the runs a question needs (bridge_bench.runfiles): `compare --history N` and `report`
+"""Reading only the runs a question needs (bridge_bench.read.runfiles): `compare --history N` and `report`
 choose result files from their names and headers, read those alone, and choose exactly what a load
 of every file would; the input's problems come after the answer, in a few lines.
 
@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from asv.results import Results
 
-from bridge_bench import cli, compare, problems, results, runfiles
+from bridge_bench import cli
+from bridge_bench.read import compare, problems, results, runfiles
 from conftest import FULLRUN, fullrun_part, result_file
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from bridge_bench import inputs, sampling
+from bridge_bench import inputs
+from bridge_bench.measure import sampling
 
 
 def test_a_window_batches_bare_calls_and_keeps_the_fastest_batch():

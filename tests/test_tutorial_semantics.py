@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from bridge_bench import catalogue, semantics
+from bridge_bench import catalogue
+from bridge_bench.measure import semantics
 
 
 def test_from_numpy_shares_memory_both_ways():

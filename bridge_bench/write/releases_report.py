@@ -1,14 +1,14 @@
-"""The report of a history sweep (`bridge_bench.history`): cost and behaviour across torch releases.
+"""The report of a history sweep (`bridge_bench.drive.releases`): cost and behaviour across torch releases.
 
 asv draws commits of this repository on its x-axis, so every torch release of a sweep is a point
 at one commit; this report puts the releases on the x-axis instead. It reads the sweep's results
 folder (asv's files, with the published figures of `bridge_bench.estimate`), the semantics probe
 of every pair and the sweep's record (wall times, disk), and writes the same kind of folder as
-`bridge-bench report` (`bridge_bench.render`):
+`bridge-bench report` (`bridge_bench.write.render`):
 
 - the cost of each path against the torch release, at 8 B (the call's own overhead) and at
   64 MiB (memory-bound), numpy 1.26.4 on every release;
-- consecutive releases judged by `bridge_bench.compare` with its rules and factors, so a change
+- consecutive releases judged by `bridge_bench.read.compare` with its rules and factors, so a change
   reported here is one the gate would report;
 - numpy 2.x against 1.x on every release that ran both;
 - the probe's outcomes that changed from one release to the next, with the first release that
@@ -24,9 +24,12 @@ from pathlib import Path
 import pandas as pd
 from packaging.version import Version
 
-from bridge_bench import (analysis, catalogue, compare, errors, history, inputs, plots, render, results,
-                          semantics, suite)
-from bridge_bench.render import Section
+from bridge_bench import catalogue, errors, inputs, suite
+from bridge_bench.measure import semantics
+from bridge_bench.drive import releases
+from bridge_bench.read import analysis, compare, results
+from bridge_bench.write import plots, render
+from bridge_bench.write.render import Section
 
 TITLE = "bridge-bench: the NumPy <-> PyTorch bridge across torch releases"
 #: The sizes a release's cost is read at: the call's own overhead, and a memory-bound copy.
@@ -86,8 +89,8 @@ def families(frame: pd.DataFrame) -> dict[str, list[str]]:
 def steps(frame: pd.DataFrame) -> pd.DataFrame:
     """Every case of consecutive releases (same numpy) judged by `compare` with its default rules."""
     parts = []
-    for numpy, releases in families(frame).items():
-        for a, b in zip(releases, releases[1:]):
+    for numpy, versions in families(frame).items():
+        for a, b in zip(versions, versions[1:]):
             base = frame[(frame["numpy"] == numpy) & (frame["release"] == a)]
             cand = frame[(frame["numpy"] == numpy) & (frame["release"] == b)]
             judged = compare.compare_frames(base, cand)
@@ -312,13 +315,13 @@ def build(results_dir: Path, semantics_dir: Path | None, out: Path, progress=Non
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise HistoryError(f"{results_dir}: no such results folder; `bridge-bench history` makes one")
-    semantics_dir = Path(semantics_dir) if semantics_dir else results_dir.parent / history.SEMANTICS
+    semantics_dir = Path(semantics_dir) if semantics_dir else results_dir.parent / releases.SEMANTICS
     render.prepare(out, [results_dir, semantics_dir])
     step(f"loading {results_dir}")
     frame = load(results_dir)
     found = probes(semantics_dir) if semantics_dir.is_dir() else {}
     step(f"{len(frame)} values of {frame['env'].nunique()} environments, {len(found)} probes")
-    built = sections(frame, found, history.read_record(results_dir.parent))
+    built = sections(frame, found, releases.read_record(results_dir.parent))
     render.write(built, out, TITLE, [], {})
     step(f"done: {out / 'index.html'}")
 

@@ -4,14 +4,14 @@ In four back-to-back identical full runs on a 2-core AMD EPYC machine (README, "
 call-bound case of runs 3 and 4 read 4-5 % slower than in run 1: the median case 1.047x and
 1.050x, half the cases within 1.04-1.06x, alike for torch's, numpy's and DLPack's calls. The
 machine ran slower through whole runs, and with the call-bound factor at 1.11 that offset kept
-a 1.15x slowdown from the gate in 17 % of the cases. Like the free cores (bridge_bench.cores),
+a 1.15x slowdown from the gate in 17 % of the cases. Like the free cores (bridge_bench.measure.cores),
 each round of a run reads it (`track_call_time`, the median of the run's readings) and
 `bridge-bench compare` judges a call-bound case or an in-cache copy on its ratio over the runs'.
 
 The call is `memoryview(buffer).cast("B")`: a call from Python into C that builds and drops
 objects through the buffer protocol, as the bridge's zero-copy calls do, in code of neither torch
 nor numpy, so an upgrade of either cannot move it. A reading times it as a look times a case
-(bridge_bench.sampling: the fastest batch of each 10 ms window) and reads it as a case's figure is
+(bridge_bench.measure.sampling: the fastest batch of each 10 ms window) and reads it as a case's figure is
 read (bridge_bench.estimate: the median of the windows within 1.2x of the fastest), and the run's
 value is read the same way over its rounds' readings. A plain median followed the noise instead:
 in four runs made in a heavy noisy stretch, rounds read 195-230 ns or 340-470 ns, and the medians
@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import timeit
 
-from bridge_bench import estimate, sampling
+from bridge_bench import estimate
+from bridge_bench.measure import sampling
 
 #: One reading times windows for this long.
 READING_S = 0.3

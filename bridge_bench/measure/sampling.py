@@ -17,7 +17,7 @@ What was measured on the machines this suite runs on (README, "Figures") shapes 
   so allocates at the same addresses: one run timed `torch.from_numpy` 1.8x slow in every look,
   and `a.copy()` of 4 KiB runs 250 or 360 ns depending on where the copy lands. Each look
   randomizes its memory layout (`randomize_layout`), and each round is its own asv process with
-  its own forkserver, hence its own library addresses (`bridge_bench.asvrun`), so every run
+  its own forkserver, hence its own library addresses (`bridge_bench.drive.asvrun`), so every run
   samples the same layouts.
 - **Some variance lives between processes** (page placement, huge pages, the allocator's state):
   each look is a fresh process, forked by asv for the round, and the published figure is a
@@ -83,7 +83,7 @@ CANARY_QUIET = 1.2
 #: A look is *quiet* when one of its batches has a quiet canary on both sides. On a noisy day
 #: every look at a case can meet a slow spell (all 12 looks of `t.numpy(force=True)` of int64 at
 #: 32 KiB read 1.9-2.0x in one run, while the same case's neighbours found 2-4 quiet looks): a fast
-#: case short of quiet looks may extend its last looks (`bridge_bench.plan.extends`), each for up to
+#: case short of quiet looks may extend its last looks (`bridge_bench.measure.plan.extends`), each for up to
 #: `EXTEND_S`, until one is quiet, and a run spends at most `EXTEND_BUDGET_S` in all on extending.
 #: A quiet look then sets the fastest look, and the looks that met a spell are set aside
 #: (bridge_bench.estimate). Slow cases are not extended: their spells are other tenants' memory
@@ -351,7 +351,7 @@ class Looks:
 
     asv calls the benchmark once per round, each time in a new process; this record, a file per
     case in a folder shared by every benchmark process of the run, is what tells a round whether
-    to look (bridge_bench.plan), how long to wait first (`wait`), and whether the case was already
+    to look (bridge_bench.measure.plan), how long to wait first (`wait`), and whether the case was already
     refused, and what tells the driver which cases to give a process in the next round.
     One file per case keeps its cost per look under a millisecond (one file for the whole run,
     rewritten at every look, cost 11 ms a look with 2800 cases: a sixth of a full run). A run of

@@ -1,4 +1,4 @@
-"""`bridge-bench report`: asv results -> the sections of a report, written by `bridge_bench.render`.
+"""`bridge-bench report`: asv results -> the sections of a report, written by `bridge_bench.write.render`.
 
 What it reads: the newest run of each machine x environment (of a nightly history, tonight's), or
 with `--all-runs` every run. History across commits is what asv's own dashboard (`asv publish`) is
@@ -6,7 +6,7 @@ for; this report answers "what does the bridge cost here, against what this mach
 Cross-environment ratios pair environments that differ in one factor (torch, numpy, threads, THP).
 
 The report is `SECTIONS`, a list of builders: each takes the same `Inputs` and returns a `Section`
-(prose, tables from `bridge_bench.analysis`, figures from `bridge_bench.plots`), or None when it has
+(prose, tables from `bridge_bench.read.analysis`, figures from `bridge_bench.write.plots`), or None when it has
 nothing to say. A new section is one builder in that list; the renderer lays out whatever it gets.
 It answers first: the findings (what each path does and costs, and what to use), then the details,
 then the runs it read. A run is named by its short label (`analysis.run_labels`) in headings,
@@ -23,9 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import (analysis, catalogue, ceilings, devices, inputs, plots, render, results, runfiles, semantics,
-                          units)
-from bridge_bench.render import Section
+from bridge_bench import catalogue, inputs, units
+from bridge_bench.measure import devices, semantics
+from bridge_bench.read import analysis, ceilings, results, runfiles
+from bridge_bench.write import plots, render
+from bridge_bench.write.render import Section
 
 TITLE = "bridge-bench report: the NumPy <-> PyTorch bridge"
 #: Figures are drawn for this many runs (newest first) and cross-environment comparisons: a figure
@@ -130,7 +132,7 @@ def _runs(d: Inputs) -> Section:
 
 def _transfers(d: Inputs) -> Section:
     """Host <-> CUDA: GB/s per path against the same run's pinned-copy ceiling, and the self-check
-    (`bridge_bench.ceilings`): a transfer faster than its ceiling is a measurement error."""
+    (`bridge_bench.read.ceilings`): a transfer faster than its ceiling is a measurement error."""
     checked = ceilings.transfers(d.frame)
     title = "Host <-> CUDA transfers"
     if checked.empty:
@@ -296,7 +298,7 @@ def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progr
     """Write the report for the results directories `dirs` into `out`; returns what was loaded.
 
     It reads the newest run of each machine x environment, and only those runs' files (found from
-    the headers, bridge_bench.runfiles: a year of nightly history costs what one night does), or
+    the headers, bridge_bench.read.runfiles: a year of nightly history costs what one night does), or
     with `all_runs` every file (the runs table and the comparisons across environments then see
     every run). The semantics file is read first and the output folder checked next, so that bad
     input costs no time and leaves a previous report where it was."""

@@ -8,7 +8,7 @@ The rounds of one run share their record of looks (`sampling.Looks`, named by
 `sampling.RUN_VARIABLE`).
 
 Round 1 runs everything selected (timings, counts, peak memory, CUDA, context). Before each later
-round the driver reads every case's record and asks `bridge_bench.plan` which cases look in it:
+round the driver reads every case's record and asks `bridge_bench.measure.plan` which cases look in it:
 only those get a benchmark process, with the readings of what the machine gave the run
 (`suite.EVERY_ROUND`). So a case that was refused or skipped (no CUDA, a dtype this torch lacks) is
 tried once per run, a CUDA case is measured in round 1 only (its looks are consecutive windows of
@@ -31,7 +31,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge_bench import asvrun, estimate, plan, sampling, suite
+from bridge_bench import estimate, suite
+from bridge_bench.measure import plan, sampling
+from bridge_bench.drive import asvrun
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None
         rounds: int = plan.LOOKS, extra: list[str] = (), python: str | None = None, managed: bool = False,
         label: str = "bridge-bench", keep_looks: Path | None = None) -> Outcome:
     """`rounds` rounds of the `bench` regexes on the checkout's HEAD (adaptive: and the plan's
-    overtime, `plan.last_round`), looks as `mode` plans them (bridge_bench.plan), the timed results
+    overtime, `plan.last_round`), looks as `mode` plans them (bridge_bench.measure.plan), the timed results
     finalized. With `keep_looks`, the run's record of looks
     (every look and its canary verdict, which asv's result files do not keep) is copied there, for
     `scripts/replay-plan`.

@@ -8,7 +8,7 @@ table holds any number of machines, environments and commits, and a CSV of it is
 The wide tables a person reads (`by_size` and the functions named `*_by_size`) are made here too,
 so that the report only lays them out. Paths are grouped by the catalogue's `direction` and shown
 by its `label`; no path id is named here. Bandwidth is `gbps` wherever it appears (GB/s of 10**9
-bytes, as `bridge_bench.ceilings` names it too).
+bytes, as `bridge_bench.read.ceilings` names it too).
 
 "Bytes" are the logical bytes of the array (elements x itemsize, the `size` parameter). A copy
 reads them and writes them, so a copy at 20 GB/s moves 40 GB/s of memory traffic; every path is
@@ -20,8 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bridge_bench import catalogue, inputs, results, runfiles, semantics, suite
-from bridge_bench.results import RUN
+from bridge_bench import catalogue, inputs, suite
+from bridge_bench.measure import semantics
+from bridge_bench.read import results, runfiles
+from bridge_bench.read.results import RUN
 
 #: One run: what produced a set of numbers together. Ceilings and ratios never cross runs.
 #: Context columns that change copy speed and are varied on purpose (field notes). A pair of runs
@@ -137,7 +139,7 @@ def bandwidth(frame: pd.DataFrame) -> pd.DataFrame:
 
     Only copying paths (catalogue `shares` False) get a bandwidth: a zero-copy call moves no
     bytes, and size / time for it is a number that grows with size and means nothing. Host paths
-    only: a CUDA transfer's ceiling is a pinned PCIe copy, read by `bridge_bench.ceilings`.
+    only: a CUDA transfer's ceiling is a pinned PCIe copy, read by `bridge_bench.read.ceilings`.
     The ceiling is the fastest reference path (direction "reference": copies into preallocated and
     into fresh memory) of the same run at the same size, dtype and layout. At small sizes every
     path is overhead-bound and the percentage says how close a call is to a bare copy, not to DRAM.

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, errors, estimate, problems, suite
-from bridge_bench.problems import Problem
+from bridge_bench import catalogue, errors, estimate, suite
+from bridge_bench.read import problems
+from bridge_bench.read.problems import Problem
 
 #: Keys of a result's `params` (machine entry + environment requirements) kept as columns.
 CONTEXT_KEYS = ("torch", "numpy", "python", "cpu", "torch_threads", "thp", "thp_defrag",
@@ -175,7 +176,7 @@ def load(dirs, drop_unusable: bool = True) -> Loaded:
 
 def read(dirs, only: set[str] | None = None) -> Loaded:
     """Every row of the result files under each results directory in `dirs`, or of those only the
-    files in `only` (paths as `result_files` names them: what `bridge_bench.runfiles` selected from
+    files in `only` (paths as `result_files` names them: what `bridge_bench.read.runfiles` selected from
     their headers), whatever their status; `usable` then says whether anything was measured."""
     from asv.results import Results
     from asv.util import UserError

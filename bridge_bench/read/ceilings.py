@@ -7,7 +7,7 @@ commit is not fast, it is wrong (a missing synchronise, an enqueue timed as a tr
 place that shows results flags it.
 
 Input is the results loader's frame (`results.load(...).frame`); nothing here reads files. GB/s
-columns are named `gbps`, as in `bridge_bench.analysis`, so a table of either plots the same way.
+columns are named `gbps`, as in `bridge_bench.read.analysis`, so a table of either plots the same way.
 
     transfers(frame)   one row per timed transfer: gbps, ceiling_gbps, ratio, violation
     violations(frame)  the rows of transfers(frame) that break the check
@@ -19,7 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bridge_bench import catalogue, inputs, units
-from bridge_bench.results import RUN
+from bridge_bench.read.results import RUN
 
 #: A bandwidth this much above its ceiling is a measurement error (ceilings vary ~1-2 % run to run).
 TOLERANCE = 0.05

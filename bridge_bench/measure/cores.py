@@ -24,7 +24,7 @@ import threading
 import timeit
 from typing import Callable
 
-from bridge_bench import sampling
+from bridge_bench.measure import sampling
 
 #: One reading lasts this long (pairs of one-thread and all-thread timings).
 READING_S = 0.3

@@ -1,9 +1,9 @@
 """How many looks a timed case gets: the staged design (`adaptive`, the default) and the fixed one (`rigorous`).
 
-A look is one window of one fresh benchmark process, one per asv round (bridge_bench.sampling);
+A look is one window of one fresh benchmark process, one per asv round (bridge_bench.measure.sampling);
 what a case's looks were is its record (`sampling.Looks`). This module reads a record and says
 whether the case looks in a round. The benchmark process asks it before looking, and the driver
-(bridge_bench.asvrun) asks it before a round, so that a case that will not look is not even given
+(bridge_bench.drive.asvrun) asks it before a round, so that a case that will not look is not even given
 a process: one costs ~20 ms of asv's bookkeeping, a fork and an exit.
 
 - **rigorous** (`bridge-bench run --rigorous`): the fixed design. Every case looks in each of
@@ -35,7 +35,8 @@ import ast
 import math
 import os
 
-from bridge_bench import classes, estimate, sampling
+from bridge_bench import classes, estimate
+from bridge_bench.measure import sampling
 
 MODES = ("adaptive", "rigorous")
 MODE_VARIABLE = "BRIDGE_BENCH_LOOKS"
@@ -58,7 +59,7 @@ FIRST_LOOKS = 4
 AGREE = {"call-bound": 1.05, "in-cache": 1.08, "memory-bound": 1.15}
 #: adaptive: kept looks a known figure is the median of.
 MIN_KEPT = 3
-#: Looks that held a quiet moment (the canary, bridge_bench.sampling) before a figure is known,
+#: Looks that held a quiet moment (the canary, bridge_bench.measure.sampling) before a figure is known,
 #: and below which a fast case extends its last looks.
 QUIET_LOOKS = 2
 #: A fast case short of quiet looks may extend each of its last this-many looks.

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, classes, compare, results, suite
+from bridge_bench import catalogue, classes, suite
+from bridge_bench.read import compare, results
 
 SLOWDOWNS = (1.10, 1.15, 1.25, 1.5, 2.0)
 
@@ -107,7 +108,7 @@ def movement(runs: list[pd.DataFrame]) -> pd.DataFrame:
 
 def looks(runs: list[pd.DataFrame]) -> pd.DataFrame:
     """Per run and class of timed case: how many looks its cases took (an adaptive run stops a case
-    once its figure is known, bridge_bench.plan; a rigorous one gives every case the same)."""
+    once its figure is known, bridge_bench.measure.plan; a rigorous one gives every case the same)."""
     rows = []
     for k, run in enumerate(runs):
         timed = run[_timed(run)]

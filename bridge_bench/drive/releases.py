@@ -6,10 +6,10 @@ builds every environment before it measures one, and each holds a CUDA build of 
 nvidia wheels (3-6 GB): a dozen do not fit this disk at once. So `sweep` takes the pairs in
 order, one environment on disk at a time besides the next one, which is built while the current
 one is measured: it runs the history selection (`BENCH`) in rounds, one asv process each, as every
-run of this package does (bridge_bench.rounds: adaptive looks, the published figures finalized),
+run of this package does (bridge_bench.drive.rounds: adaptive looks, the published figures finalized),
 runs the semantics probe with the pair's own interpreter, and removes the environment. Results land where the configuration puts them, under the names a plain
 `asv run` of it gives, so `asv publish --config asv.history.json` draws them, and
-`bridge_bench.history_report` reads them with the probes.
+`bridge_bench.write.releases_report` reads them with the probes.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bridge_bench import asvrun, inputs, plan, rounds, suite
+from bridge_bench import inputs, suite
+from bridge_bench.measure import plan
+from bridge_bench.drive import asvrun, rounds
 
 #: What each pair runs: the size sweep of every host path (timed looks and counts), the dtype and
 #: layout sweeps at the in-cache size only (the per-element and per-layout cost of a release; the
@@ -158,7 +160,7 @@ def build(pair: Pair, pair_config: Path, log: Path, pip_cache: Path) -> float:
 
 def measure(pair: Pair, pair_config: Path, machine: str, bench: list[str] = BENCH,
             looks: int = plan.LOOKS) -> None:
-    """The selection in rounds of asv processes (bridge_bench.rounds: adaptive looks, at most
+    """The selection in rounds of asv processes (bridge_bench.drive.rounds: adaptive looks, at most
     `looks`), finalized."""
     results = asvrun.results_dir(pair_config)
     rounds.run(pair_config, machine, bench, rounds=looks, managed=True, label=f"history: {pair}")
@@ -169,7 +171,7 @@ def measure(pair: Pair, pair_config: Path, machine: str, bench: list[str] = BENC
 
 #: The probe as `bridge-bench semantics --json` runs it, for an environment that has the project
 #: without its dependencies (asv installs it with --no-deps): the probe needs torch and numpy only.
-_PROBE = ("import sys; from bridge_bench import semantics; "
+_PROBE = ("import sys; from bridge_bench.measure import semantics; "
           "semantics.write(semantics.run(semantics.jobs_for()), semantics.DEFAULT_SIZE, sys.stdout)")
 
 

@@ -104,7 +104,8 @@ def event_seconds(call: Callable[[], Any], repeats: int = CEILING_REPEATS, warmu
 def ceiling_gbs(path_id: str, repeats: int = CEILING_REPEATS) -> float:
     """GB/s of a CUDA ceiling path (a pinned `CEILING_SIZE` copy, bridge_bench.catalogue) in this
     process: the fastest of `repeats` copies timed with CUDA events."""
-    from bridge_bench import bindings, inputs
+    from bridge_bench import inputs
+    from bridge_bench.measure import bindings
 
     call = bindings.prepare(path_id, inputs.Case(CEILING_SIZE))
     return bandwidth_gbs(CEILING_SIZE, event_seconds(call, repeats))

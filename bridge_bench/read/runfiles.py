@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import results
+from bridge_bench.read import results
 
 #: The workflow's name of a night's result file: `<UTC date>-<run id>-<asv's file name>`.
 NIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})-(\d+)-")

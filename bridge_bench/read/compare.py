@@ -23,12 +23,12 @@ Three kinds of case, three rules, each about the figure that is published:
   (`MEMORY_P`): three estimates and the test agree, or nothing is said.
   The in-cache and memory-bound copies that torch makes (the catalogue's `threaded` paths) use its
   thread pool, so they are as fast as a second core is free; where the candidate's run had fewer
-  free cores than the baseline's (`bench_context.track_parallel_speedup`, bridge_bench.cores; by
+  free cores than the baseline's (`bench_context.track_parallel_speedup`, bridge_bench.measure.cores; by
   `CORES_AGREE`), such a copy that is slower is not called a regression but *contended*, and where
   it had more, one that is faster is not called an improvement: the machine changed, and the
   result says so instead of guessing. The CPU itself runs faster or slower through whole runs
   (every call-bound case 4-5 % slower in one run than in another); each run times a fixed call of
-  no library under test (`bench_context.track_call_time`, bridge_bench.cpu), and a call-bound case
+  no library under test (`bench_context.track_call_time`, bridge_bench.measure.cpu), and a call-bound case
   or an in-cache copy is judged on its ratios over the two runs' (`CPU_BOUND`).
 - **Counts** (page faults and heap bytes per call, `track_faults`, `track_held_bytes`). They do
   not drift with the machine's speed, so the factor is tight (`COUNT_FACTOR`), with an absolute
@@ -50,7 +50,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, classes, errors, inputs, problems, results, runfiles, suite, units
+from bridge_bench import catalogue, classes, errors, inputs, suite, units
+from bridge_bench.read import problems, results, runfiles
 
 #: Factors of the timed classes, from four sets of four identical runs on the development machine
 #: (README, "Figures": 16 runs, two quiet sets, a noisy one, one of 22 cases). Call-bound: the
@@ -61,7 +62,7 @@ from bridge_bench import catalogue, classes, errors, inputs, problems, results, 
 #: 64 MiB copy moved 1.5x between quiet runs and 2x between noisy ones); with the three estimates
 #: agreeing, 1.25 flagged 10 and 18 of 2532 and caught 93 % and 86 % (quiet, noisy), where the
 #: published figure with the fastest look at 1.30 flagged 12 and 142 and caught 94 % and 85 %.
-#: Those 64 MiB copies had 6 looks; with adaptive looks (bridge_bench.sampling) 1.25 flagged none
+#: Those 64 MiB copies had 6 looks; with adaptive looks (bridge_bench.measure.sampling) 1.25 flagged none
 #: of a new quiet set and caught 100 %.
 FACTORS = {"call-bound": 1.11, "in-cache": 1.20, "memory-bound": 1.25}
 #: A call-bound case's fastest look must move by half the factor's margin, but never more than
@@ -72,12 +73,12 @@ CALL_BOUND_FASTEST = 1.05
 #: stretches; two paired sessions of identical sides in a noisy stretch flagged one case of 20
 #: at 1.08 and caught 95-100 % of 1.15x slowdowns (README, "Figures").
 PAIRED_FACTORS = {**FACTORS, "call-bound": 1.08}
-#: Two runs' parallel speedups (bridge_bench.cores) differ when one is this many times the other:
+#: Two runs' parallel speedups (bridge_bench.measure.cores) differ when one is this many times the other:
 #: idle, 2 threads read 1.85-1.9; beside one busy loop, 1.0.
 CORES_AGREE = 1.15
 #: The timed classes in which a `threaded` path's copy has more than 32768 elements.
 THREADED = ("in-cache", "memory-bound")
-#: The timed classes judged on their ratios over the two runs' call times (bridge_bench.cpu): what
+#: The timed classes judged on their ratios over the two runs' call times (bridge_bench.measure.cpu): what
 #: they cost is the CPU's work, not memory's.
 CPU_BOUND = ("call-bound", "in-cache")
 #: A memory-bound case's looks must also differ by Mann-Whitney U at this p (two-sided), where the
@@ -129,7 +130,7 @@ class Side:
     """Where one side's results are, narrowed by filters. With `history`, the side is the newest
     `history` runs of one machine and environment (the nightly gate's baseline), read per case as
     the second best of them (`window`); of a results folder, only those runs' files are read
-    (bridge_bench.runfiles), so the gate costs the same whatever the nights kept."""
+    (bridge_bench.read.runfiles), so the gate costs the same whatever the nights kept."""
 
     source: Path
     filters: dict[str, str] = field(default_factory=dict)

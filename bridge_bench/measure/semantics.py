@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from bridge_bench import catalogue, errors, inputs, sampling
+from bridge_bench import catalogue, errors, inputs
+from bridge_bench.measure import sampling
 
 #: Small enough to be instant, an odd power of two so the 2-D layouts are not square (4 x 8 floats).
 DEFAULT_SIZE = 128
@@ -92,7 +93,7 @@ def _writes_through(src, out) -> bool | None:
 def probe(job: Job) -> dict:
     """Run one case in this process and describe what happened."""
     record = job.key()
-    from bridge_bench import bindings
+    from bridge_bench.measure import bindings
 
     path = catalogue.get(job.path)
     try:
@@ -135,7 +136,7 @@ def tried(job: Job) -> dict:
 
 def worker() -> None:
     """Read one JSON job per line on stdin, answer one JSON record per line on stdout."""
-    from bridge_bench import bindings  # noqa: F401 - torch is imported once here, not in every child
+    from bridge_bench.measure import bindings  # noqa: F401 - torch is imported once here, not in every child
 
     inputs.reserve_for(inputs.KiB)
     for line in sys.stdin:
@@ -149,7 +150,7 @@ def worker() -> None:
 class _Worker:
     def __init__(self):
         self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "bridge_bench.semantics", "--worker"],
+        self.proc = subprocess.Popen([sys.executable, "-m", "bridge_bench.measure.semantics", "--worker"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      bufsize=1, stderr=self.stderr)
 
@@ -254,7 +255,7 @@ class Probe:
 
 def write(records: list[dict], size: int, out: TextIO) -> None:
     """The `--json` document: torch and numpy versions, the source size, `summary` and every record."""
-    from bridge_bench import context
+    from bridge_bench.measure import context
 
     json.dump({"versions": context.versions(), "size": size, "summary": summary(records), "cases": records},
               out, indent=1)

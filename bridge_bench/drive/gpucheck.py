@@ -2,7 +2,7 @@
 
 Runs the CUDA benchmarks (not --quick) over a reduced size set (devices.CHECK_SIZES, float32; no
 dtype sweep), the first-call pin_memory case, both ceilings and the context trackers, each CUDA
-case once in one process (bridge_bench.rounds), then the CUDA-marked tests. It passes only when
+case once in one process (bridge_bench.drive.rounds), then the CUDA-marked tests. It passes only when
 (`problems` says what failed, one line each):
 
 - the installed asv and asv_runner are the versions the project pins (the timing relies on
@@ -10,7 +10,7 @@ case once in one process (bridge_bench.rounds), then the CUDA-marked tests. It p
 - the GPU is the check's alone (no other compute process: another job's copies share the link);
 - every CUDA case of the selection ran: a skip on a CUDA box is a failure, named with its reason,
   unless the catalogue says the path cannot run with this torch or numpy (`min_torch`, `min_numpy`);
-- both ceilings were measured, and no transfer is above its ceiling (bridge_bench.ceilings);
+- both ceilings were measured, and no transfer is above its ceiling (bridge_bench.read.ceilings);
 - a pinned 256 MiB copy each way timed in a plain loop with CUDA events, outside the suite, agrees
   with the suite's ceiling within `AGREE` (`devices.plain_ceilings`);
 - the CUDA-marked tests pass.
@@ -33,7 +33,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import asvrun, catalogue, ceilings, devices, errors, results, rounds, suite
+from bridge_bench import catalogue, errors, suite
+from bridge_bench.measure import devices
+from bridge_bench.drive import asvrun, rounds
+from bridge_bench.read import ceilings, results
 from bridge_bench.inputs import Unsupported
 
 #: The suite's ceiling and the plain loop's must agree within this factor.
@@ -149,7 +152,7 @@ def has_cuda(allow_no_cuda: bool) -> bool:
 
 def plain_ceilings(binding: list[str]) -> dict[str, float]:
     """`devices.plain_ceilings` in a fresh process under the suite's NUMA binding (`binding`)."""
-    code = "import json; from bridge_bench import devices; print(json.dumps(devices.plain_ceilings()))"
+    code = "import json; from bridge_bench.measure import devices; print(json.dumps(devices.plain_ceilings()))"
     proc = subprocess.run([*binding, sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode:
         raise asvrun.AsvError(f"the plain-loop ceilings failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")

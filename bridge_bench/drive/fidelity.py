@@ -24,7 +24,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge_bench import asvrun, catalogue, errors, estimate, inputs, plan, results, rounds, sampling, suite, units
+from bridge_bench import catalogue, errors, estimate, inputs, suite, units
+from bridge_bench.measure import plan, sampling
+from bridge_bench.drive import asvrun, rounds
+from bridge_bench.read import results
 
 BENCHMARKS = {d: suite.host_timing("bench_sizes", d).name for d in (catalogue.NUMPY_TO_TORCH, catalogue.TORCH_TO_NUMPY)}
 DEFAULT_PATHS = ("from_numpy", "numpy")
@@ -136,7 +139,7 @@ def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, lo
     """
     import timeit
 
-    from bridge_bench import bindings
+    from bridge_bench.measure import bindings
 
     def one() -> float:
         layout = sampling.randomize_layout()  # noqa: F841 - kept alive while timing
@@ -154,7 +157,7 @@ def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, lo
 #: `tight_loops` in a fresh interpreter: one JSON line per path, null when the path cannot run here.
 _TIGHT_LOOPS = """
 import json, sys
-from bridge_bench import fidelity
+from bridge_bench.drive import fidelity
 for pid in sys.argv[1:]:
     try:
         seconds = fidelity.tight_loop(pid)

@@ -3,7 +3,7 @@
 A copy of tens of MiB streams memory, and on the shared machines this suite runs on the bandwidth one
 core gets drifts with other tenants' traffic: on the Intel machine of the README's earlier figures,
 the 64 MiB copies of numpy and torch alike read 1.25-2x slower through one whole run than through
-the next, with the same free cores. Like the free cores (bridge_bench.cores), each round of a run
+the next, with the same free cores. Like the free cores (bridge_bench.measure.cores), each round of a run
 reads it and `track_memory_bandwidth` reports the median of the run's readings, so a reader (the
 dashboard, `bridge-bench compare`) can see whether two runs' machines streamed memory alike.
 compare does not divide by it: over two sets of four quiet runs on the AMD machine its readings
@@ -20,7 +20,7 @@ import ctypes
 import statistics
 import timeit
 
-from bridge_bench import sampling
+from bridge_bench.measure import sampling
 
 #: One reading times copies for this long.
 READING_S = 0.3

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import errors, inputs, plots, units
-from bridge_bench.results import RUN
+from bridge_bench import errors, inputs, units
+from bridge_bench.write import plots
+from bridge_bench.read.results import RUN
 
 MARKER = ".bridge-bench-report"
 #: The sizes the page shows of a table with a column per size (its CSV has all of them): the

@@ -23,7 +23,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from bridge_bench import catalogue, devices
+from bridge_bench import catalogue
+from bridge_bench.measure import devices
 from bridge_bench.catalogue import Conversion
 from bridge_bench.inputs import Case, Unsupported, make_source
 

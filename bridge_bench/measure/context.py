@@ -71,7 +71,7 @@ def versions() -> dict[str, str]:
 
 def machine_entry() -> dict[str, str]:
     """Keys bridge-bench adds to asv's machine entry (asv wants strings); GPU keys only with a GPU."""
-    from bridge_bench import devices
+    from bridge_bench.measure import devices
 
     return {
         **devices.describe(),

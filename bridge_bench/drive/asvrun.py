@@ -15,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bridge_bench import devices, estimate
+from bridge_bench import estimate
+from bridge_bench.measure import devices
 
 
 class AsvError(RuntimeError):
