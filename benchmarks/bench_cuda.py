@@ -52,25 +52,25 @@ class _Transfers(_Conversions):
 
 
 class HostToCuda(_Transfers):
-    params = _params(_ids(catalogue.HOST_TO_CUDA), devices.TRANSFER_SIZES)
+    params = _params(_ids(catalogue.HOST_TO_CUDA), inputs.TRANSFER_SIZES)
 
 
 class CudaToHost(_Transfers):
-    params = _params(_ids(catalogue.CUDA_TO_HOST), devices.TRANSFER_SIZES)
+    params = _params(_ids(catalogue.CUDA_TO_HOST), inputs.TRANSFER_SIZES)
 
 
 class HostToCudaDtypes(_Transfers):
-    params = _params(_ids(catalogue.HOST_TO_CUDA), devices.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
+    params = _params(_ids(catalogue.HOST_TO_CUDA), inputs.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
 
 
 class CudaToHostDtypes(_Transfers):
-    params = _params(_ids(catalogue.CUDA_TO_HOST), devices.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
+    params = _params(_ids(catalogue.CUDA_TO_HOST), inputs.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
 
 
 class PinMemoryFirst:
     """The first `pin_memory()` of a size: torch's pinned-host cache is emptied before every call."""
 
-    params = _params(_ids(catalogue.HOST_TO_CUDA, cold=True), devices.TRANSFER_SIZES)
+    params = _params(_ids(catalogue.HOST_TO_CUDA, cold=True), inputs.TRANSFER_SIZES)
     param_names = _Conversions.param_names
     timeout = _Conversions.timeout
     rounds = 1
@@ -90,7 +90,7 @@ class TransferCeilings:
     """Pinned copies each way, timed on the device with CUDA events: the bound for every transfer,
     the best reading of the run (module docstring)."""
 
-    params = _params(catalogue.ids(catalogue.REFERENCE, cuda=True), [devices.CEILING_SIZE])
+    params = _params(catalogue.ids(catalogue.REFERENCE, cuda=True), [inputs.CEILING_SIZE])
     param_names = _Conversions.param_names
     timeout = _Conversions.timeout
     unit = "GB/s"

@@ -55,7 +55,7 @@ from asv_runner.benchmarks.mark import SkipNotImplemented
 from asv_runner.benchmarks.time import TimeBenchmark
 
 from bridge_bench import catalogue, inputs, suite
-from bridge_bench.measure import devices, plan, sampling
+from bridge_bench.measure import devices, plan, sampling, sources
 
 #: asv imports the suite to list it (`discover`, `check`: once every round) and to run it
 #: (`run_server`, the forkserver every benchmark process is forked from; `run`, with spawn). Only a
@@ -66,7 +66,7 @@ LISTING = sys.argv[1:2] in (["discover"], ["check"])
 if not LISTING:
     from bridge_bench.measure import bindings
 
-    inputs.reserve_for(max(inputs.SIZES))
+    sources.reserve_for(max(inputs.SIZES))
     sampling.lighten_forks()
 
 #: The last call `bind` made in this process, and the case it made it for, as asv's parameters.
@@ -278,7 +278,7 @@ def version(path_ids, *timing):
     (`inputs`), and the timing code (`timing`: the sampling module, the method). Editing any of them
     starts a new series, as asv does for an edited benchmark.
     """
-    parts = [_source(inputs.make_array), _source(inputs.make_tensor)] + [_source(t) for t in timing]
+    parts = [_source(sources.make_array), _source(sources.make_tensor)] + [_source(t) for t in timing]
     for pid in path_ids:
         record = catalogue.get(pid)
         parts.append(f"{record.id}|{record.direction}|{record.label}|{record.source}|{record.output}")

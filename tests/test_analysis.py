@@ -147,7 +147,7 @@ def test_of_run_keeps_one_run_only():
 
 
 def test_semantics_grid_marks_a_dtype_changing_copy_as_the_probe_text_does():
-    from bridge_bench.measure import semantics
+    from bridge_bench import outcomes
 
     def case(path, dtype, outcome, **more):
         return {"path": path, "dtype": dtype, "layout": "C", "outcome": outcome, "dtype_in": dtype, **more}
@@ -164,7 +164,7 @@ def test_semantics_grid_marks_a_dtype_changing_copy_as_the_probe_text_does():
     assert grid.loc[("torch.Tensor(a)", "C"), "float32"] == "C"
     assert grid.loc[("torch.from_numpy(a)", "C"), "float64"] == "S"
     assert grid.loc[("gone_path", "C"), "float64"] == "?", "an unknown path by its id, an unknown outcome as ?"
-    legacy = next(line for line in semantics.render(cases[:2]).splitlines() if line.startswith("  C "))
+    legacy = next(line for line in outcomes.render(cases[:2]).splitlines() if line.startswith("  C "))
     assert legacy.split() == ["C", "c", "C"], "the text grid decides it the same way (float64 first)"
 
     errors = analysis.semantics_errors(cases)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from bridge_bench import catalogue, inputs
-from bridge_bench.measure import bindings
+from bridge_bench.measure import bindings, sources
 
 
 def test_ids_are_unique_and_the_design_names_are_present():
@@ -38,7 +38,7 @@ def test_every_record_is_consistent():
 def test_every_path_converts_float32_and_keeps_the_values(pid):
     """Each call gives the source's values, read where its record says its output is."""
     case = inputs.Case(64)
-    source = inputs.make_source(catalogue.get(pid).source, case)
+    source = sources.make_source(catalogue.get(pid).source, case)
     source[3] = 7
     try:
         call = bindings.bind(pid, source)

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from bridge_bench import catalogue, inputs, suite
-from bridge_bench.measure import bindings, devices
+from bridge_bench.measure import bindings, devices, sources
 from bridge_bench.drive import asvrun, rounds
 from bridge_bench.read import ceilings, results
 
@@ -31,8 +31,8 @@ CASES = [
     (CUDA_CLASSES["HostToCuda"], ("pin_to_cuda_nb", 64 * MiB, "float32", "C")),
     (CUDA_CLASSES["CudaToHost"], ("to_cpu_nb", 64 * MiB, "float32", "C")),
     (CUDA_CLASSES["PinMemoryFirst"], ("pin_memory_first", 1 * MiB, "float32", "C")),
-    (suite.CUDA_CEILINGS, ("h2d_ceiling", devices.CEILING_SIZE, "float32", "C")),
-    (suite.CUDA_CEILINGS, ("d2h_ceiling", devices.CEILING_SIZE, "float32", "C")),
+    (suite.CUDA_CEILINGS, ("h2d_ceiling", inputs.CEILING_SIZE, "float32", "C")),
+    (suite.CUDA_CEILINGS, ("d2h_ceiling", inputs.CEILING_SIZE, "float32", "C")),
     # numpy has no bfloat16: skips everywhere
     (CUDA_CLASSES["HostToCudaDtypes"], ("tensor_cuda", 32768, "bfloat16", "C")),
 ]
@@ -65,8 +65,8 @@ def test_params_are_fixed_and_nothing_touches_cuda_at_import():
     assert p["HostToCuda"][0] == [i for i in catalogue.ids(catalogue.HOST_TO_CUDA, cuda=True) if not catalogue.get(i).cold]
     assert p["PinMemoryFirst"][0] == ["pin_memory_first"]
     assert p["CudaToHost"][0] == catalogue.ids(catalogue.CUDA_TO_HOST, cuda=True)
-    assert p["HostToCuda"][1] == list(devices.TRANSFER_SIZES) and p["HostToCuda"][2] == ["float32"]
-    assert p["HostToCudaDtypes"][1] == list(devices.TRANSFER_SWEEP_SIZES)
+    assert p["HostToCuda"][1] == list(inputs.TRANSFER_SIZES) and p["HostToCuda"][2] == ["float32"]
+    assert p["HostToCudaDtypes"][1] == list(inputs.TRANSFER_SWEEP_SIZES)
     assert p["HostToCudaDtypes"][2] == list(inputs.DTYPES)
     assert p["TransferCeilings"][0] == ["h2d_ceiling", "d2h_ceiling"]
 
@@ -124,7 +124,7 @@ def test_with_cuda_every_case_runs_and_none_beats_its_ceiling(cuda_run):
                                  "copy_from_cuda_pinned"])
 def test_non_blocking_results_are_complete_when_the_call_returns(pid):
     case = inputs.Case(64 * MiB)
-    source = inputs.make_source(catalogue.get(pid).source, case)
+    source = sources.make_source(catalogue.get(pid).source, case)
     pattern = torch.arange(source.shape[0], dtype=torch.float32) % 1000 + 1
     torch.as_tensor(source).copy_(pattern)
     try:

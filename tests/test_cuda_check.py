@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bridge_bench import catalogue
-from bridge_bench.measure import devices
+from bridge_bench import catalogue, inputs
 from bridge_bench.drive import gpucheck
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +22,7 @@ def _run(*args):
 
 
 def test_selection_is_the_reduced_float32_size_set_the_ceilings_and_the_context():
-    regexes = [re.compile(r) for r in gpucheck.bench_regexes(devices.CHECK_SIZES)]
+    regexes = [re.compile(r) for r in gpucheck.bench_regexes(inputs.CHECK_SIZES)]
 
     def selected(name):
         return any(r.search(name) for r in regexes)
@@ -59,7 +58,7 @@ def test_without_cuda_every_case_skips_cleanly(tmp_path):
     proc = _run("--out", str(tmp_path), "--allow-no-cuda")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     per_size = [p for p in catalogue.CATALOGUE if p.direction in (catalogue.HOST_TO_CUDA, catalogue.CUDA_TO_HOST)]
-    cases = len(per_size) * len(devices.CHECK_SIZES) + 2  # every transfer (and the first pin) per size, ceilings
+    cases = len(per_size) * len(inputs.CHECK_SIZES) + 2  # every transfer (and the first pin) per size, ceilings
     assert f"CUDA cases: 0 ok, {cases} skipped, 0 failed" in proc.stdout
     assert "CUDA-marked tests: exit 0" in proc.stdout
 

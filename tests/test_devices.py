@@ -5,16 +5,17 @@ import torch
 
 from bridge_bench.measure import context, devices
 from bridge_bench.inputs import GiB, Unsupported
+from bridge_bench import inputs
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")
 
 
 def test_sizes_run_from_8_bytes_to_1_gib_and_the_check_uses_a_subset():
-    assert devices.TRANSFER_SIZES[0] == 8 and devices.TRANSFER_SIZES[-1] == GiB
-    assert all(b == 2 * a for a, b in zip(devices.TRANSFER_SIZES, devices.TRANSFER_SIZES[1:]))
-    assert set(devices.CHECK_SIZES) < set(devices.TRANSFER_SIZES)
-    assert devices.CEILING_SIZE in devices.CHECK_SIZES
-    assert set(devices.TRANSFER_SWEEP_SIZES) < set(devices.TRANSFER_SIZES)
+    assert inputs.TRANSFER_SIZES[0] == 8 and inputs.TRANSFER_SIZES[-1] == GiB
+    assert all(b == 2 * a for a, b in zip(inputs.TRANSFER_SIZES, inputs.TRANSFER_SIZES[1:]))
+    assert set(inputs.CHECK_SIZES) < set(inputs.TRANSFER_SIZES)
+    assert inputs.CEILING_SIZE in inputs.CHECK_SIZES
+    assert set(inputs.TRANSFER_SWEEP_SIZES) < set(inputs.TRANSFER_SIZES)
 
 
 def _link(root, bus, speed, width):

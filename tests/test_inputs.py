@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from bridge_bench import inputs
+from bridge_bench.measure import sources
 
 
 def test_sizes_are_geometric_from_one_element_to_256_mib():
@@ -18,9 +19,9 @@ def test_numpy_sources_have_the_size_dtype_and_layout_asked_for(dtype, layout):
     case = inputs.Case(1024, dtype, layout)
     if layout == "byteswapped" and np.dtype(dtype).itemsize == 1:
         with pytest.raises(inputs.Unsupported, match="no byte order"):
-            inputs.make_array(case)
+            sources.make_array(case)
         return
-    a = inputs.make_array(case)
+    a = sources.make_array(case)
     assert a.nbytes == 1024
     assert a.dtype.kind == np.dtype(dtype).kind and a.dtype.itemsize == np.dtype(dtype).itemsize
     expect = {
@@ -39,7 +40,7 @@ def test_numpy_sources_have_the_size_dtype_and_layout_asked_for(dtype, layout):
 @pytest.mark.parametrize("layout", ["C", "F", "strided", "transposed"])
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "complex128", "bool", "uint16"])
 def test_torch_sources(dtype, layout):
-    t = inputs.make_tensor(inputs.Case(4096, dtype, layout))
+    t = sources.make_tensor(inputs.Case(4096, dtype, layout))
     assert t.dtype == getattr(torch, dtype)
     assert t.numel() * t.element_size() == 4096
     assert t.is_contiguous() == (layout == "C")
@@ -51,19 +52,19 @@ def test_torch_sources(dtype, layout):
                                            ("byteswapped", "byte order")])
 def test_layouts_torch_cannot_have_are_unsupported_with_a_reason(layout, reason):
     with pytest.raises(inputs.Unsupported, match=reason):
-        inputs.make_tensor(inputs.Case(64, "float32", layout))
+        sources.make_tensor(inputs.Case(64, "float32", layout))
 
 
 def test_bfloat16_is_torch_only_and_tiny_sizes_are_refused():
     with pytest.raises(inputs.Unsupported, match="numpy has no bfloat16"):
-        inputs.make_array(inputs.Case(64, "bfloat16"))
+        sources.make_array(inputs.Case(64, "bfloat16"))
     with pytest.raises(inputs.Unsupported, match="whole number of complex128"):
-        inputs.make_array(inputs.Case(8, "complex128"))
+        sources.make_array(inputs.Case(8, "complex128"))
 
 
 def test_sources_are_views_of_one_page_aligned_buffer():
-    a = inputs.make_array(inputs.Case(8 * inputs.MiB))
-    b = inputs.make_array(inputs.Case(64, "int16", "F"))
+    a = sources.make_array(inputs.Case(8 * inputs.MiB))
+    b = sources.make_array(inputs.Case(64, "int16", "F"))
     assert np.shares_memory(a, b)
     assert a.ctypes.data % 4096 == 0
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bridge_bench import catalogue, cli, inputs, units
+from bridge_bench import catalogue, cli, inputs, outcomes, units
 from bridge_bench.measure import semantics
 from bridge_bench.read import analysis, results
 from bridge_bench.write import plots, render, report
@@ -220,8 +220,8 @@ def test_semantics_table(tmp_path, capsys):
     file = tmp_path / "semantics.json"
     with file.open("w") as stream:
         semantics.write(records, 128, stream)
-    probe = semantics.read(file)
-    assert probe.cases == records and probe.size == 128 and probe.summary == semantics.summary(records)
+    probe = outcomes.read(file)
+    assert probe.cases == records and probe.size == 128 and probe.summary == outcomes.summary(records)
     assert set(probe.versions) == {"torch", "numpy"}
     out = tmp_path / "out"
     part = fullrun_part(tmp_path / "results", "bench_sizes.NumpyToTorch.time")

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from bridge_bench import inputs
-from bridge_bench.measure import sampling
+from bridge_bench.measure import sampling, sources
 
 
 def test_a_window_batches_bare_calls_and_keeps_the_fastest_batch():
@@ -209,7 +209,7 @@ def test_rounds_run_as_separate_asv_processes_share_the_record_their_run_names(r
 @pytest.fixture
 def restore_shift():
     yield
-    inputs.shift(0)
+    sources.shift(0)
 
 
 def test_each_look_moves_the_sources_by_whole_cache_lines(restore_shift):
@@ -217,20 +217,20 @@ def test_each_look_moves_the_sources_by_whole_cache_lines(restore_shift):
     for _ in range(20):
         keep = sampling.randomize_layout()
         assert keep
-        a = inputs.make_array(inputs.Case(4096))
+        a = sources.make_array(inputs.Case(4096))
         offset = a.ctypes.data % 4096
-        assert offset % inputs.SHIFT_STEP == 0 and a.flags.aligned
+        assert offset % sources.SHIFT_STEP == 0 and a.flags.aligned
         offsets.add(offset)
     assert len(offsets) > 1
     with pytest.raises(ValueError, match="multiple of 64"):
-        inputs.shift(10)
+        sources.shift(10)
 
 
 def test_page_faults_show_fresh_memory_and_nothing_for_a_view():
     n = 16 * 2**20  # 64 MiB of float32, written: every page faulted in
     fresh = sampling.in_child(lambda: sampling.faults_per_call(lambda: np.ones(n, dtype=np.float32)))
     assert fresh >= 64 * 2**20 / (2 * 2**20)
-    a = inputs.make_array(inputs.Case(64 * inputs.MiB))
+    a = sources.make_array(inputs.Case(64 * inputs.MiB))
     assert sampling.in_child(lambda: sampling.faults_per_call(lambda: torch.from_numpy(a))) < 1
 
 
@@ -253,7 +253,7 @@ def test_page_faults_do_not_depend_on_what_the_process_freed_before():
 def test_page_faults_do_not_depend_on_the_room_left_in_the_heap():
     """A block at the mmap threshold is mapped on every call even when the heap has room for it
     (a freed block at the top, kept): `a.copy()` of 128 KiB counted 0 faults/call then, 33 fresh."""
-    a = inputs.make_array(inputs.Case(128 * 2**10))
+    a = sources.make_array(inputs.Case(128 * 2**10))
 
     def copy_128_kib(room):
         if room:
@@ -271,7 +271,7 @@ def test_page_faults_do_not_depend_on_the_room_left_in_the_heap():
 
 
 def test_held_bytes_are_the_copy_for_a_copy_and_a_header_for_a_view():
-    a = inputs.make_array(inputs.Case(inputs.MiB))
+    a = sources.make_array(inputs.Case(inputs.MiB))
     copied = sampling.in_child(lambda: sampling.held_bytes_per_call(a.copy))
     assert inputs.MiB <= copied < 1.1 * inputs.MiB
     assert sampling.in_child(lambda: sampling.held_bytes_per_call(lambda: torch.from_numpy(a))) < 4096

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bridge_bench import catalogue
+from bridge_bench import catalogue, outcomes
 from bridge_bench.measure import semantics
 
 
@@ -93,16 +93,16 @@ def test_probe_survives_a_worker_that_dies_and_carries_on():
     jobs = semantics.jobs_for(["from_numpy", "dlpack_to_torch"], ["float32", "int8"], ["C", "negative"])
     records = semantics.run(jobs, workers=2)
     assert [r["path"] for r in records] == [j.path for j in jobs]
-    assert all(r["outcome"] in semantics.OUTCOMES for r in records)
+    assert all(r["outcome"] in outcomes.OUTCOMES for r in records)
     assert records[0]["outcome"] == "shares"
 
 
 def test_render_and_summary_count_every_case():
     jobs = semantics.jobs_for(["from_numpy", "clone"], ["float32", "bfloat16"], ["C", "negative"])
     records = semantics.run(jobs, workers=1)
-    counts = semantics.summary(records)
+    counts = outcomes.summary(records)
     assert sum(counts.values()) == len(jobs) == 8
-    text = semantics.render(records)
+    text = outcomes.render(records)
     assert "torch.from_numpy(a)" in text and f"{len(jobs)} cases" in text
 
 

@@ -1,6 +1,6 @@
 """`bridge-bench gpu-check`: the CUDA transfer benchmarks checked for real on a GPU box, loudly.
 
-Runs the CUDA benchmarks (not --quick) over a reduced size set (devices.CHECK_SIZES, float32; no
+Runs the CUDA benchmarks (not --quick) over a reduced size set (inputs.CHECK_SIZES, float32; no
 dtype sweep), the first-call pin_memory case, both ceilings and the context trackers, each CUDA
 case once in one process (bridge_bench.drive.rounds), then the CUDA-marked tests. It passes only when
 (`problems` says what failed, one line each):
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, errors, suite
+from bridge_bench import catalogue, errors, inputs, suite
 from bridge_bench.measure import devices
 from bridge_bench.drive import asvrun, rounds
 from bridge_bench.read import ceilings, results
@@ -171,14 +171,14 @@ def run(config: Path, out: Path, machine: str, allow_no_cuda: bool) -> int:
         return 1
     conf = asvrun.private_config(config, out.resolve())
     env = asvrun.private_env(out.resolve() / "home", machine)
-    outcome = rounds.run(conf, machine, bench_regexes(devices.CHECK_SIZES), env=env, extra=["--show-stderr"],
+    outcome = rounds.run(conf, machine, bench_regexes(inputs.CHECK_SIZES), env=env, extra=["--show-stderr"],
                          label="gpu-check")
     try:
         frame = results.load([asvrun.results_dir(conf)], drop_unusable=False).frame
     except results.ResultsError as exc:  # not the user's input: asv's output
         raise asvrun.AsvError(f"asv wrote nothing usable: {exc}") from None
-    found += problems(frame, outcome.refused, devices.CHECK_SIZES, cuda)
-    cases = selected(frame, devices.CHECK_SIZES)
+    found += problems(frame, outcome.refused, inputs.CHECK_SIZES, cuda)
+    cases = selected(frame, inputs.CHECK_SIZES)
     gpu = frame.loc[frame["status"] == "ok", "gpu"].dropna().unique()
     print(f"\nGPU: {', '.join(gpu) if len(gpu) else 'none'}; CUDA cases: "
           + ", ".join(f"{n} {s}" for s, n in statuses(cases).items())

@@ -26,7 +26,8 @@ import torch
 from bridge_bench import catalogue
 from bridge_bench.measure import devices
 from bridge_bench.catalogue import Conversion
-from bridge_bench.inputs import Case, Unsupported, make_source
+from bridge_bench.inputs import Case, Unsupported
+from bridge_bench.measure.sources import make_source
 
 
 def _into(dst, call: Callable[[], Any]) -> Callable[[], Any]:
@@ -143,7 +144,7 @@ def check_available(record: Conversion) -> None:
 
 
 def bind(path_id: str, source) -> Callable[[], Any]:
-    """The call of `path_id` on a source already made (`inputs.make_source`)."""
+    """The call of `path_id` on a source already made (`sources.make_source`)."""
     return BINDINGS[catalogue.get(path_id).id](source)
 
 

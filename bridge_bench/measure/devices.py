@@ -17,18 +17,9 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
-from bridge_bench.inputs import GB, GiB, KiB, MiB, Unsupported
+from bridge_bench import inputs
+from bridge_bench.inputs import GB, Unsupported
 
-#: The CUDA size sweep: 8 B to 1 GiB, doubling. Past 1 GiB a PCIe copy is long past its plateau
-#: (~5 ms per 256 MiB at Gen5), and a 1 GiB pageable source plus its pinned copy already costs
-#: 2 GiB of host memory per benchmark process.
-TRANSFER_SIZES: tuple[int, ...] = tuple(8 * 2**k for k in range(28))
-#: The dtype sweep's sizes: one launch-bound, one bandwidth-bound.
-TRANSFER_SWEEP_SIZES: tuple[int, ...] = (32 * KiB, 64 * MiB)
-#: The ceilings' copy size: large enough that a copy's fixed cost (~10 us) is under 0.5 % of it.
-CEILING_SIZE = 256 * MiB
-#: The reduced sweep of `scripts/gpu-check`: the latency floor, the knee and the plateau.
-CHECK_SIZES: tuple[int, ...] = (8, 64 * KiB, 1 * MiB, 16 * MiB, 256 * MiB, 1 * GiB)
 
 
 
@@ -102,16 +93,16 @@ def event_seconds(call: Callable[[], Any], repeats: int = CEILING_REPEATS, warmu
 
 
 def ceiling_gbs(path_id: str, repeats: int = CEILING_REPEATS) -> float:
-    """GB/s of a CUDA ceiling path (a pinned `CEILING_SIZE` copy, bridge_bench.catalogue) in this
+    """GB/s of a CUDA ceiling path (a pinned `inputs.CEILING_SIZE` copy, bridge_bench.catalogue) in this
     process: the fastest of `repeats` copies timed with CUDA events."""
     from bridge_bench import inputs
     from bridge_bench.measure import bindings
 
-    call = bindings.prepare(path_id, inputs.Case(CEILING_SIZE))
-    return bandwidth_gbs(CEILING_SIZE, event_seconds(call, repeats))
+    call = bindings.prepare(path_id, inputs.Case(inputs.CEILING_SIZE))
+    return bandwidth_gbs(inputs.CEILING_SIZE, event_seconds(call, repeats))
 
 
-def plain_ceilings(nbytes: int = CEILING_SIZE, repeats: int = CEILING_REPEATS) -> dict[str, float]:
+def plain_ceilings(nbytes: int = inputs.CEILING_SIZE, repeats: int = CEILING_REPEATS) -> dict[str, float]:
     """GB/s of a pinned `nbytes` copy each way, fastest of `repeats`, timed with CUDA events in a plain
     loop: none of the suite's bindings, preparation or timing code, to check the suite's ceilings
     against (`bridge-bench gpu-check`). Keys are the ceilings' path ids."""

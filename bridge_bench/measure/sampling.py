@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from bridge_bench import inputs
+from bridge_bench.measure import sources
 
 #: A batch of calls lasts at least this long: the timer reads and loop set-up are then under
 #: 0.1 %, and a batch is short enough to fit into a quiet moment.
@@ -459,11 +459,11 @@ def randomize_layout() -> list:
     benchmark process is forked from the same parent and so allocates at the same addresses.
     Randomizing per look (as STABILIZER does, Curtsinger & Berger 2013) turns that into variation
     the looks sample, the same in every run. Two things move: where the sources start
-    (`inputs.shift`) and where the call's own allocations land (random live blocks in glibc's and
+    (`sources.shift`) and where the call's own allocations land (random live blocks in glibc's and
     Python's small-object heaps).
     """
     rng = random.Random(os.urandom(16))
-    inputs.shift(rng.randrange(0, 4096, inputs.SHIFT_STEP))
+    sources.shift(rng.randrange(0, 4096, sources.SHIFT_STEP))
     c_blocks = [_LIBC.malloc(rng.randrange(16, 1024, 16)) for _ in range(rng.randrange(64))]
     py_blocks = [bytes(rng.randrange(1, 512)) for _ in range(rng.randrange(64))]
     return [c_blocks, py_blocks]

@@ -8,9 +8,9 @@ one at a time over a pipe and run each in a forked child (`sampling.in_child`, a
 first look at a case does): a child that dies is recorded as a crash with its signal and what it
 said, and the worker goes on.
 
-This module also owns what the probe's results mean and how they are stored: `symbol` (one
-character a case, 'c' for a copy that changes dtype) and the `--json` document (`write`, `read`),
-which the report reads where torch is not installed.
+What the results mean and how they are read back (symbols, counts, the text grid, `read`) is
+`bridge_bench.outcomes`, which the report uses where torch is not installed; this module writes the
+`--json` document (`write`).
 """
 
 from __future__ import annotations
@@ -24,21 +24,15 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TextIO
 
-from bridge_bench import catalogue, errors, inputs
-from bridge_bench.measure import sampling
+from bridge_bench import catalogue, inputs, outcomes
+from bridge_bench.measure import sampling, sources
 
 #: Small enough to be instant, an odd power of two so the 2-D layouts are not square (4 x 8 floats).
 DEFAULT_SIZE = 128
 CASE_TIMEOUT_S = 60
-OUTCOMES = ("shares", "copies", "raises", "crash", "n/a")
-_SHORT = {"bool": "b", "float16": "f16", "float32": "f32", "float64": "f64", "bfloat16": "bf16",
-          "complex64": "c64", "complex128": "c128", **{f"{k}{n}": f"{k[0]}{n}" for k in ("int", "uint") for n in (8, 16, 32, 64)}}
-SYMBOLS = {"shares": "S", "copies": "C", "raises": "E", "crash": "X", "n/a": "."}
 
 
 @dataclass(frozen=True)
@@ -98,7 +92,7 @@ def probe(job: Job) -> dict:
     path = catalogue.get(job.path)
     try:
         bindings.check_available(path)
-        src = inputs.make_source(path.source, inputs.Case(job.size, job.dtype, job.layout))
+        src = sources.make_source(path.source, inputs.Case(job.size, job.dtype, job.layout))
     except inputs.Unsupported as exc:
         return {**record, "outcome": "n/a", "reason": str(exc)}
     record["dtype_in"] = _dtype_name(src)
@@ -138,7 +132,7 @@ def worker() -> None:
     """Read one JSON job per line on stdin, answer one JSON record per line on stdout."""
     from bridge_bench.measure import bindings  # noqa: F401 - torch is imported once here, not in every child
 
-    inputs.reserve_for(inputs.KiB)
+    sources.reserve_for(inputs.KiB)
     for line in sys.stdin:
         job = Job(**json.loads(line))
         sys.stdout.write(json.dumps(tried(job)) + "\n")
@@ -226,84 +220,15 @@ def run(jobs: list[Job], workers: int | None = None, progress=None) -> list[dict
     return results
 
 
-def summary(records: list[dict]) -> dict[str, int]:
-    counts = Counter(r["outcome"] for r in records)
-    return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
-
-
-def symbol(record: dict) -> str:
-    """A case as one character (`SYMBOLS`), and 'c' for a copy whose dtype is not the source's:
-    `torch.Tensor(a)` on float64 copies *and* converts, which a user must not mistake for a copy.
-    '?' for an outcome this version does not know (a newer probe's JSON)."""
-    if record.get("outcome") == "copies" and record.get("dtype_out") != record.get("dtype_in"):
-        return "c"
-    return SYMBOLS.get(record.get("outcome"), "?")
-
-
-class ProbeFileError(errors.InputError):
-    """A file that is not the JSON of `bridge-bench semantics --json`; the message names it."""
-
-
-@dataclass
-class Probe:
-    """One `bridge-bench semantics --json` document: the records of `run` and what produced them."""
-    cases: list[dict]
-    versions: dict[str, str]
-    size: int | None
-    summary: dict[str, int]
-
-
 def write(records: list[dict], size: int, out: TextIO) -> None:
     """The `--json` document: torch and numpy versions, the source size, `summary` and every record."""
     from bridge_bench.measure import context
 
-    json.dump({"versions": context.versions(), "size": size, "summary": summary(records), "cases": records},
+    json.dump({"versions": context.versions(), "size": size, "summary": outcomes.summary(records), "cases": records},
               out, indent=1)
     out.write("\n")
 
 
-def read(file: Path) -> Probe:
-    """A document `write` wrote (the report reads it where torch may be missing); ProbeFileError if not."""
-    try:
-        data = json.loads(Path(file).read_text())
-        cases = data["cases"]
-        if not cases or not all(isinstance(c, dict) and "outcome" in c for c in cases):
-            raise ValueError("'cases' is not a list of probed cases")
-        return Probe(cases, data.get("versions", {}), data.get("size"), data.get("summary", {}))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ProbeFileError(f"{file}: not the JSON of `bridge-bench semantics --json` ({exc})") from None
-
-
-def render(records: list[dict]) -> str:
-    """A grid per path (layouts x dtypes), then the distinct errors and crashes, then the counts."""
-    dtypes = list(dict.fromkeys(r["dtype"] for r in records))
-    layouts = list(dict.fromkeys(r["layout"] for r in records))
-    by_key = {(r["path"], r["dtype"], r["layout"]): r for r in records}
-    width = 4
-    lines = ["S shares memory   C copies   c copies and changes dtype   E raises   X crashes   . n/a", ""]
-    for pid in dict.fromkeys(r["path"] for r in records):
-        lines.append(f"{catalogue.get(pid).label}  [{pid}]")
-        lines.append(" " * 13 + " ".join(f"{_SHORT.get(d, d)[:width]:>{width}}" for d in dtypes))
-        for layout in layouts:
-            cells = []
-            for d in dtypes:
-                rec = by_key.get((pid, d, layout))
-                cells.append(f"{symbol(rec) if rec else ' ':>{width}}")
-            lines.append(f"  {layout:<11}" + " ".join(cells))
-        lines.append("")
-    problems = Counter()
-    for r in records:
-        if r["outcome"] == "raises":
-            problems[f"raises {r['error_type']}: {r['error'][:110]}"] += 1
-        elif r["outcome"] == "crash":
-            problems[f"crash {r.get('signal', r.get('exit_code'))}: {r['path']}"] += 1
-    if problems:
-        lines.append("Errors and crashes (cases):")
-        lines += [f"  {n:4d}  {text}" for text, n in problems.most_common()]
-        lines.append("")
-    counts = summary(records)
-    lines.append(f"{len(records)} cases: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    return "\n".join(lines)
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:

@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bridge_bench import catalogue, inputs, suite
-from bridge_bench.measure import semantics
+from bridge_bench import catalogue, inputs, outcomes, suite
 from bridge_bench.read import results, runfiles
 from bridge_bench.read.results import RUN
 
@@ -316,18 +315,18 @@ def cross_env_summary(ratios: pd.DataFrame) -> pd.DataFrame:
 
 
 def semantics_grid(cases: list[dict]) -> pd.DataFrame:
-    """The probe's cases (`semantics.read(...).cases`) as one symbol (`semantics.symbol`) per path
+    """The probe's cases (`outcomes.read(...).cases`) as one symbol (`outcomes.symbol`) per path
     label and layout (rows) by dtype (columns), in the probe's order; a path this checkout does not
     know is shown by its id."""
-    table = pd.DataFrame(cases).assign(cell=[semantics.symbol(c) for c in cases])
+    table = pd.DataFrame(cases).assign(cell=[outcomes.symbol(c) for c in cases])
     table["label"] = table["path"].map(path_label)
     return table.pivot_table(index=["label", "layout"], columns="dtype", values="cell", aggfunc="first", sort=False)
 
 
 def semantics_counts(cases: list[dict]) -> pd.DataFrame:
-    """How many of each path's cases (dtype x layout) came out as each symbol (`semantics.symbol`),
+    """How many of each path's cases (dtype x layout) came out as each symbol (`outcomes.symbol`),
     by label in the probe's order, symbols in the legend's order: the grid's summary, a row a path."""
-    table = pd.DataFrame(cases).reindex(columns=["path"]).assign(cell=[semantics.symbol(c) for c in cases])
+    table = pd.DataFrame(cases).reindex(columns=["path"]).assign(cell=[outcomes.symbol(c) for c in cases])
     labels = table["path"].map(path_label)
     counts = pd.crosstab(labels.rename("label"), table["cell"]).reindex(labels.unique())
     return counts[sorted(counts.columns, key="SCcEX.?".find)].rename_axis(columns=None)
@@ -343,7 +342,7 @@ def _does(case: dict) -> str:
     """A probed case in words: its outcome, the error type it raised, the dtype a copy changed to."""
     if case["outcome"] == "raises":
         return f"raises {case.get('error_type')}"
-    return f"copies to {case.get('dtype_out')}" if semantics.symbol(case) == "c" else case["outcome"]
+    return f"copies to {case.get('dtype_out')}" if outcomes.symbol(case) == "c" else case["outcome"]
 
 
 def behaviour(cases: list[dict]) -> pd.DataFrame:

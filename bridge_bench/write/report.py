@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, inputs, units
-from bridge_bench.measure import devices, semantics
+from bridge_bench import catalogue, inputs, outcomes, units
 from bridge_bench.read import analysis, ceilings, results, runfiles
 from bridge_bench.write import plots, render
 from bridge_bench.write.render import Section
@@ -43,10 +42,10 @@ class Inputs:
     loaded: results.Loaded  # the runs read: the newest of each machine x environment, or all
     frame: pd.DataFrame  # the newest run of each machine x environment
     runs: list[tuple]  # the runs that get figures (RUN values), newest first
-    probe: semantics.Probe | None  # the semantics probe's JSON, when given
+    probe: outcomes.Probe | None  # the semantics probe's JSON, when given
 
     @classmethod
-    def of(cls, loaded: results.Loaded, probe: semantics.Probe | None = None) -> Inputs:
+    def of(cls, loaded: results.Loaded, probe: outcomes.Probe | None = None) -> Inputs:
         frame = analysis.latest(loaded.frame)
         newest = analysis.runs(frame).iloc[::-1][analysis.RUN].head(PLOTTED_RUNS)
         return cls(loaded, frame, [tuple(r) for r in newest.itertuples(index=False)], probe)
@@ -142,7 +141,7 @@ def _transfers(d: Inputs) -> Section:
             "same run's ceiling: those are measurement errors (a missing synchronise), not results."
             if len(bad) else f"All {len(checked)} transfer bandwidths are within their run's ceiling.")
     text += (" GB/s = array bytes / the published time, the median of the quiet looks (10^9 bytes/s); the ceiling of each direction is a "
-             f"{inputs.format_size(devices.CEILING_SIZE)} pinned copy timed with CUDA events in the same run.")
+             f"{inputs.format_size(inputs.CEILING_SIZE)} pinned copy timed with CUDA events in the same run.")
     sizes = analysis.transfer_bandwidth(checked)
     wide = analysis.by_size(sizes, analysis.PATH_ROWS, "gbps")
     cols = [*analysis.PATH_ROWS, "size", "dtype", "gbps", "ceiling", "ceiling_gbps", "ratio", "violation"]
@@ -309,7 +308,7 @@ def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progr
             progress(f"report: {message} ({time.perf_counter() - start:.1f} s)")
 
     dirs = [Path(d) for d in dirs]
-    probe = semantics.read(semantics_file) if semantics_file else None
+    probe = outcomes.read(semantics_file) if semantics_file else None
     render.prepare(out, dirs)
     where = ", ".join(map(str, dirs))
     if all_runs:
