@@ -65,6 +65,10 @@ class Conversion:
     #: torch makes its host copy, with its thread pool above 32768 elements: the copy is as fast as
     #: a second core is free (bridge_bench.measure.cores), where numpy's copies run on one thread
     threaded: bool = False
+    #: its colour in every plot, a slot of matplotlib's qualitative tab20 palette (0-19): fixed here
+    #: so that adding or removing a path recolours no other, and distinct from the other paths of its
+    #: direction (tests/test_colours.py). None: a slot derived from the id (`plots.colour`).
+    colour: int | None = None
 
 
 def _h2d(id, label, source="torch", **kw) -> Conversion:
@@ -77,58 +81,58 @@ def _d2h(id, label, **kw) -> Conversion:
 
 CATALOGUE: tuple[Conversion, ...] = (
     # numpy -> torch
-    Conversion("from_numpy", NUMPY_TO_TORCH, "torch.from_numpy(a)", "numpy", shares=True),
-    Conversion("as_tensor", NUMPY_TO_TORCH, "torch.as_tensor(a)", "numpy", shares=True),
-    Conversion("asarray", NUMPY_TO_TORCH, "torch.asarray(a)", "numpy", shares=True, min_torch="1.11"),
-    Conversion("tensor", NUMPY_TO_TORCH, "torch.tensor(a)", "numpy", shares=False, threaded=True),
+    Conversion("from_numpy", NUMPY_TO_TORCH, "torch.from_numpy(a)", "numpy", shares=True, colour=0),
+    Conversion("as_tensor", NUMPY_TO_TORCH, "torch.as_tensor(a)", "numpy", shares=True, colour=1),
+    Conversion("asarray", NUMPY_TO_TORCH, "torch.asarray(a)", "numpy", shares=True, min_torch="1.11", colour=2),
+    Conversion("tensor", NUMPY_TO_TORCH, "torch.tensor(a)", "numpy", shares=False, threaded=True, colour=3),
     Conversion("Tensor_legacy", NUMPY_TO_TORCH, "torch.Tensor(a)", "numpy", shares=True, threaded=True,
-               note="legacy constructor: converts to the default dtype, so only float32 can be shared"),
-    Conversion("dlpack_to_torch", NUMPY_TO_TORCH, "torch.from_dlpack(a)", "numpy", shares=True, min_numpy="1.22"),
+               note="legacy constructor: converts to the default dtype, so only float32 can be shared", colour=4),
+    Conversion("dlpack_to_torch", NUMPY_TO_TORCH, "torch.from_dlpack(a)", "numpy", shares=True, min_numpy="1.22", colour=5),
     # torch -> numpy
-    Conversion("numpy", TORCH_TO_NUMPY, "t.numpy()", "torch", shares=True),
-    Conversion("numpy_force", TORCH_TO_NUMPY, "t.numpy(force=True)", "torch", shares=True, min_torch="1.13"),
-    Conversion("np_asarray", TORCH_TO_NUMPY, "np.asarray(t)", "torch", shares=True),
-    Conversion("np_array", TORCH_TO_NUMPY, "np.array(t)", "torch", shares=False),
-    Conversion("numpy_copy", TORCH_TO_NUMPY, "t.numpy().copy()", "torch", shares=False),
-    Conversion("dlpack_to_numpy", TORCH_TO_NUMPY, "np.from_dlpack(t)", "torch", shares=True, min_numpy="1.22"),
+    Conversion("numpy", TORCH_TO_NUMPY, "t.numpy()", "torch", shares=True, colour=6),
+    Conversion("numpy_force", TORCH_TO_NUMPY, "t.numpy(force=True)", "torch", shares=True, min_torch="1.13", colour=7),
+    Conversion("np_asarray", TORCH_TO_NUMPY, "np.asarray(t)", "torch", shares=True, colour=8),
+    Conversion("np_array", TORCH_TO_NUMPY, "np.array(t)", "torch", shares=False, colour=9),
+    Conversion("numpy_copy", TORCH_TO_NUMPY, "t.numpy().copy()", "torch", shares=False, colour=10),
+    Conversion("dlpack_to_numpy", TORCH_TO_NUMPY, "np.from_dlpack(t)", "torch", shares=True, min_numpy="1.22", colour=11),
     # reference ceilings, measured in the same run as everything else
-    Conversion("np_copy", REFERENCE, "a.copy()", "numpy", shares=False, note="copy into fresh memory"),
+    Conversion("np_copy", REFERENCE, "a.copy()", "numpy", shares=False, note="copy into fresh memory", colour=12),
     Conversion("np_copyto", REFERENCE, "np.copyto(dst, a)", "numpy", shares=False, output="destination",
-               note="copy into a preallocated destination: the host copy ceiling"),
-    Conversion("clone", REFERENCE, "t.clone()", "torch", shares=False, threaded=True, note="copy into fresh memory"),
+               note="copy into a preallocated destination: the host copy ceiling", colour=13),
+    Conversion("clone", REFERENCE, "t.clone()", "torch", shares=False, threaded=True, note="copy into fresh memory", colour=14),
     Conversion("copy_", REFERENCE, "dst.copy_(t)", "torch", shares=False, output="destination", threaded=True,
-               note="copy into a preallocated tensor: torch's copy ceiling"),
+               note="copy into a preallocated tensor: torch's copy ceiling", colour=15),
     # host -> CUDA: every call ends with torch.cuda.synchronize() (devices.synced)
-    _h2d("cuda", "t.cuda()", ceiling=H2D_CEILING, note="pageable source"),
-    _h2d("to_cuda", 't.to("cuda")', ceiling=H2D_CEILING, note="pageable source"),
+    _h2d("cuda", "t.cuda()", ceiling=H2D_CEILING, note="pageable source", colour=16),
+    _h2d("to_cuda", 't.to("cuda")', ceiling=H2D_CEILING, note="pageable source", colour=17),
     _h2d("to_cuda_nb", 't.to("cuda", non_blocking=True)', ceiling=H2D_CEILING,
-         note="pageable source: non_blocking cannot overlap"),
+         note="pageable source: non_blocking cannot overlap", colour=18),
     _h2d("pin_memory_first", "t.pin_memory()  # first of its size", cold=True, min_torch="2.5",
-         note="pays cudaHostAlloc: the pinned-host cache is emptied before every call (torch >= 2.5 can)"),
+         note="pays cudaHostAlloc: the pinned-host cache is emptied before every call (torch >= 2.5 can)", colour=19),
     _h2d("pin_memory", "t.pin_memory()  # size cached",
-         note="a host copy into a cached pinned block; does not cross PCIe"),
-    _h2d("to_cuda_nb_pinned", 'pinned.to("cuda", non_blocking=True)', ceiling=H2D_CEILING),
+         note="a host copy into a cached pinned block; does not cross PCIe", colour=0),
+    _h2d("to_cuda_nb_pinned", 'pinned.to("cuda", non_blocking=True)', ceiling=H2D_CEILING, colour=1),
     _h2d("pin_to_cuda_nb", 't.pin_memory().to("cuda", non_blocking=True)', ceiling=H2D_CEILING,
-         note="the idiom: pin (a host copy into a cached pinned block), then the transfer, then the synchronise"),
-    _h2d("as_tensor_cuda", 'torch.as_tensor(a, device="cuda")', "numpy", ceiling=H2D_CEILING),
-    _h2d("tensor_cuda", 'torch.tensor(a, device="cuda")', "numpy", ceiling=H2D_CEILING),
-    _h2d("from_numpy_cuda", "torch.from_numpy(a).cuda()", "numpy", ceiling=H2D_CEILING),
+         note="the idiom: pin (a host copy into a cached pinned block), then the transfer, then the synchronise", colour=2),
+    _h2d("as_tensor_cuda", 'torch.as_tensor(a, device="cuda")', "numpy", ceiling=H2D_CEILING, colour=3),
+    _h2d("tensor_cuda", 'torch.tensor(a, device="cuda")', "numpy", ceiling=H2D_CEILING, colour=4),
+    _h2d("from_numpy_cuda", "torch.from_numpy(a).cuda()", "numpy", ceiling=H2D_CEILING, colour=5),
     _h2d("copy_to_cuda_pinned", "dst.copy_(pinned, non_blocking=True)", output="destination",
-         ceiling=H2D_CEILING, note="pinned source, preallocated GPU destination"),
+         ceiling=H2D_CEILING, note="pinned source, preallocated GPU destination", colour=6),
     # CUDA -> host: the source is moved to the GPU at bind time
-    _d2h("cpu", "t.cpu()"),
-    _d2h("cpu_numpy", "t.cpu().numpy()"),
+    _d2h("cpu", "t.cpu()", colour=7),
+    _d2h("cpu_numpy", "t.cpu().numpy()", colour=8),
     _d2h("to_cpu_nb", 't.to("cpu", non_blocking=True); torch.cuda.synchronize()',
-         note="without the synchronise the host reads the destination before the copy lands"),
+         note="without the synchronise the host reads the destination before the copy lands", colour=9),
     _d2h("copy_from_cuda_pinned", "pinned_dst.copy_(t, non_blocking=True)", output="destination",
-         note="preallocated pinned destination"),
+         note="preallocated pinned destination", colour=10),
     # CUDA ceilings: a large pinned copy each way, timed with CUDA events (bench_cuda.TransferCeilings)
     Conversion(H2D_CEILING, REFERENCE, "dst.copy_(pinned, non_blocking=True)  # CUDA events", "torch",
                shares=False, output="destination", cuda=True,
-               note="pinned host -> preallocated GPU tensor, CUDA events"),
+               note="pinned host -> preallocated GPU tensor, CUDA events", colour=11),
     Conversion(D2H_CEILING, REFERENCE, "pinned_dst.copy_(t, non_blocking=True)  # CUDA events", "torch",
                shares=False, output="destination", cuda=True,
-               note="GPU tensor -> preallocated pinned tensor, CUDA events"),
+               note="GPU tensor -> preallocated pinned tensor, CUDA events", colour=16),
 )
 
 BY_ID: dict[str, Conversion] = {p.id: p for p in CATALOGUE}

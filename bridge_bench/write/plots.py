@@ -1,12 +1,15 @@
 """matplotlib figures of the analysis tables (Agg backend: no display, same output everywhere).
 
 Each function takes one run's rows and returns a Figure; the report saves it. Legends are the
-catalogue's labels (the code a user writes); a path keeps its colour in every figure (its place in
-the catalogue) and zero-copy paths are drawn solid, copying paths dashed (the `shares` field).
+catalogue's labels (the code a user writes); a path keeps its colour in every figure and every
+report (`colour`: its record's, never its place in the catalogue), and zero-copy paths are drawn
+solid, copying paths dashed (the `shares` field).
 Time-versus-size is log-log: sizes double from 8 B to 256 MiB and times span six decades.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import matplotlib
 
@@ -20,14 +23,25 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from bridge_bench import catalogue, inputs, units  # noqa: E402
 
-_COLOURS = plt.get_cmap("tab20").colors
+#: matplotlib's qualitative 20-colour palette: each catalogue record names a slot of it (`colour`).
+PALETTE = plt.get_cmap("tab20").colors
 _SIZE_TICKS = FuncFormatter(lambda x, _: inputs.format_size(int(x)) if x >= 1 else "")
 
 
-def _style(path_id: str) -> dict:
-    index = catalogue.PATH_IDS.index(path_id) if path_id in catalogue.BY_ID else len(catalogue.PATH_IDS)
+def colour(path_id: str) -> tuple[float, float, float]:
+    """A path's colour, a function of its id alone: the tab20 slot its record names, or for an id
+    without one (a record that names none, a path of an old result that the catalogue no longer
+    has) a slot from a hash of the id. Not the path's place in the catalogue, as it was: adding a
+    path recoloured every later one, so the same path had another colour in last month's report."""
     record = catalogue.BY_ID.get(path_id)
-    return {"color": _COLOURS[index % len(_COLOURS)], "linestyle": "-" if record and record.shares else "--",
+    if record is not None and record.colour is not None:
+        return PALETTE[record.colour]
+    return PALETTE[int.from_bytes(hashlib.sha256(path_id.encode()).digest()[:8], "big") % len(PALETTE)]
+
+
+def _style(path_id: str) -> dict:
+    record = catalogue.BY_ID.get(path_id)
+    return {"color": colour(path_id), "linestyle": "-" if record and record.shares else "--",
             "marker": ".", "markersize": 4}
 
 
