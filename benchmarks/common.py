@@ -269,20 +269,48 @@ def _binding_sources(path_id):
     return [_stripped(lines[node.lineno - 1:node.end_lineno]) for node in seen]
 
 
+def fingerprint(path_id):
+    """A hash of what a path's benchmarks run for it: the fields of its record that decide the call,
+    and the source of its binding and of the `bindings` helpers it calls (`_binding_sources`)."""
+    path = catalogue.get(path_id)
+    parts = [f"{path.id}|{path.direction}|{path.label}|{path.source}|{path.output}"] + _binding_sources(path_id)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+#: Each path's `fingerprint` when it joined the suite (`version`): one `id fingerprint` line a path.
+JOINED = Path(__file__).with_name("fingerprints.txt")
+
+
+def joined():
+    """The fingerprints in `JOINED`, by path id."""
+    lines = JOINED.read_text().splitlines()
+    return dict(line.split() for line in lines if line.strip() and not line.startswith("#"))
+
+
 def version(path_ids, *timing):
     """asv's `version` of a benchmark: a hash of what it actually times, not of its method's text.
 
     The method only asks the catalogue for a call, so asv's default (a hash of the method's source)
-    would join measurements of an edited binding into the old series. This hashes each path's record
-    and the source of its binding and of the `bindings` helpers it calls, the source factories
-    (`inputs`), and the timing code (`timing`: the sampling module, the method). Editing any of them
-    starts a new series, as asv does for an edited benchmark.
+    would join measurements of an edited binding into the old series. This hashes the source
+    factories, the timing code (`timing`: the measuring modules, the method) and every path whose
+    `fingerprint` (its record and binding) is no longer the one it joined with (`JOINED`). Editing
+    any of them starts a new series, as asv does for an edited benchmark; adding or removing a path
+    that nobody edited since it joined starts none.
+
+    asv keeps one version per benchmark, not one per parameter (asv_runner's `Benchmark.version`;
+    asv's `Results` stores `version[name]`, and `publish` and `compare` drop or grey out every
+    result of a name whose stored version differs): so a changed binding restarts the series of
+    every path of its benchmark, and a per-path version would take a benchmark per path, a new name
+    for every series (one graph per direction is the suite's shape, `suite.HOST_CLASSES`). A path
+    that has not joined yet (no line in `JOINED`) counts as unchanged: tests/test_asv_suite.py
+    asks for its line, so that its later edits count.
     """
     parts = [_source(sources.make_array), _source(sources.make_tensor)] + [_source(t) for t in timing]
-    for pid in path_ids:
-        record = catalogue.get(pid)
-        parts.append(f"{record.id}|{record.direction}|{record.label}|{record.source}|{record.output}")
-        parts += _binding_sources(pid)
+    known = joined()
+    for pid in sorted(path_ids):
+        now = fingerprint(pid)
+        if now != known.get(pid, now):
+            parts.append(f"{pid} {now}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -3,7 +3,9 @@
 One `Conversion` record per path: its id, direction, the code a user writes (the label used in
 every table and plot), which side its source is, whether it shares memory, what its output is,
 what it needs (CUDA, a minimum torch or numpy), a note. The suite, the semantics probe and the
-reports read this list, so adding a path is one record here and one binding.
+reports read this list, so adding a path is one record here and one binding (and the line
+tests/test_asv_suite.py prints for benchmarks/fingerprints.txt, which keeps asv's series of the
+other paths going).
 
 No torch here: the reading side (results, analysis, compare, report) imports this module and must
 run where torch is not installed, e.g. the workflow job that draws the report. How a path runs is

@@ -153,7 +153,8 @@ def test_a_benchmark_version_follows_what_it_times(monkeypatch):
     ids = ["np_copyto", "copy_"]
     before = common.version(ids, *common.TIMING)
     assert common.version(ids, *common.TIMING) == before, "deterministic"
-    assert common.version(["np_copyto"], *common.TIMING) != before, "the paths are part of it"
+    assert common.version(ids[::-1], *common.TIMING) == before, "not the order of the paths"
+    assert common.version(ids, *common.TIMING[1:]) != before, "the timing code is part of it"
 
     text = common._bindings_text()
     assert '"copy_": _copy_into_tensor,' in text
@@ -193,12 +194,63 @@ def test_listing_the_suite_imports_no_torch_and_gives_the_measured_versions():
 
 
 def test_every_timing_class_carries_its_version():
-    from benchmarks import bench_cuda, bench_dtypes, bench_layouts, bench_sizes
+    from benchmarks import bench_cuda, bench_dtypes, bench_layouts, bench_sizes, common
 
-    versions = {cls.version for mod in (bench_sizes, bench_dtypes, bench_layouts)
-                for cls in (mod.NumpyToTorch, mod.TorchToNumpy, mod.Reference)}
-    assert len(versions) == 3, "one per direction: the sweeps time the same bindings the same way"
-    assert bench_cuda.HostToCuda.version not in versions
+    for mod in (bench_sizes, bench_dtypes, bench_layouts):
+        for name, direction in suite.HOST_CLASSES:
+            assert getattr(mod, name).version == common.version(catalogue.ids(direction, cuda=False), *common.TIMING)
+    cuda = catalogue.ids(catalogue.HOST_TO_CUDA, cuda=True) + catalogue.ids(catalogue.CUDA_TO_HOST, cuda=True)
+    assert bench_cuda.HostToCuda.version == common.version(cuda, *common.TIMING)
+
+
+def test_every_path_has_the_fingerprint_it_joined_with():
+    """A path without its line in benchmarks/fingerprints.txt counts as unchanged in `version`: its
+    line makes its later edits count."""
+    from benchmarks import common
+
+    missing = [f"{pid} {common.fingerprint(pid)}" for pid in catalogue.PATH_IDS if pid not in common.joined()]
+    assert not missing, "add to benchmarks/fingerprints.txt:\n" + "\n".join(missing)
+
+
+def test_adding_a_path_restarts_no_series_and_editing_one_restarts_its_own(monkeypatch):
+    """asv restarts every series of a benchmark when its `version` changes. A new path (a record and
+    a binding) leaves every benchmark's version as it was, and so does removing a path; editing a
+    path's binding, once it has joined, changes the version of its direction's benchmarks only."""
+    from benchmarks import common
+
+    host = {d: catalogue.ids(d, cuda=False) for _, d in suite.HOST_CLASSES}
+    before = {d: common.version(ids, *common.TIMING) for d, ids in host.items()}
+
+    new = catalogue.Conversion("from_numpy_again", catalogue.NUMPY_TO_TORCH, "torch.from_numpy(a)  # again", "numpy",
+                               shares=True)
+    monkeypatch.setitem(catalogue.BY_ID, new.id, new)
+    text = common._bindings_text()
+    binding = '    "from_numpy": lambda a: functools.partial(torch.from_numpy, a),\n'
+    assert binding in text
+    added = text.replace(binding, binding + binding.replace('"from_numpy"', '"from_numpy_again"'))
+    monkeypatch.setattr(common, "_bindings_text", lambda: added)
+    grown = {d: ids + [new.id] if d == new.direction else ids for d, ids in host.items()}
+    assert {d: common.version(ids, *common.TIMING) for d, ids in grown.items()} == before, "adding a path"
+    shrunk = {d: [pid for pid in ids if pid != "as_tensor"] for d, ids in host.items()}
+    assert {d: common.version(ids, *common.TIMING) for d, ids in shrunk.items()} == before, "removing a path"
+
+    # the new path joins (its line), then its binding changes: its direction's version changes, no other's
+    joined = {**common.joined(), new.id: common.fingerprint(new.id)}
+    monkeypatch.setattr(common, "joined", lambda: joined)
+    assert {d: common.version(ids, *common.TIMING) for d, ids in grown.items()} == before
+    rebound = added.replace('"from_numpy_again": lambda a: functools.partial(torch.from_numpy, a)',
+                            '"from_numpy_again": lambda a: functools.partial(torch.as_tensor, a)')
+    assert rebound != added
+    monkeypatch.setattr(common, "_bindings_text", lambda: rebound)
+    after = {d: common.version(ids, *common.TIMING) for d, ids in grown.items()}
+    assert after[new.direction] != before[new.direction], "its binding changed"
+    assert {d: v for d, v in after.items() if d != new.direction} == {
+        d: v for d, v in before.items() if d != new.direction}, "other directions keep theirs"
+    # and so does a change of its record
+    monkeypatch.setattr(common, "_bindings_text", lambda: added)
+    monkeypatch.setitem(catalogue.BY_ID, new.id, catalogue.Conversion(
+        new.id, new.direction, new.label, "numpy", shares=True, output="destination"))
+    assert common.version(grown[new.direction], *common.TIMING) != before[new.direction], "its record changed"
 
 
 def test_the_suite_description_is_what_asv_discovers():
