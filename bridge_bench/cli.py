@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bridge_bench import catalogue, errors, estimate, inputs, suite
 from bridge_bench.measure import context, plan
-from bridge_bench.drive import asvrun, fidelity, rounds
+from bridge_bench.drive import asvrun, fidelity, releases, rounds
 from bridge_bench.read import problems
 
 EXIT_BAD_INPUT = 2
@@ -61,8 +61,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_machine(args) -> int:
-    entry = context.update_machine_file(args.machine or _default_machine(), context.machine_entry(),
-                                        path=args.file)
+    entry = context.update_machine_file(args.machine, context.machine_entry(), path=args.file)
     print(json.dumps(entry, indent=2, sort_keys=True))
     return 0
 
@@ -74,14 +73,13 @@ def _default_machine() -> str:
 
 
 def cmd_run(args) -> int:
-    machine = args.machine or _default_machine()
-    entry = context.update_machine_file(machine, context.machine_entry())
+    entry = context.update_machine_file(args.machine, context.machine_entry())
     print("context: " + ", ".join(f"{k}={entry[k]}" for k in
                                   ("torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE", "cpu")),
           file=sys.stderr)
     extra = ["--quick"] * args.quick + ["--show-stderr"] * args.show_stderr
     mode = "rigorous" if args.rigorous else "adaptive"
-    rounds.run(args.config, machine, suite.with_readings(args.bench), mode=mode, extra=extra,
+    rounds.run(args.config, args.machine, suite.with_readings(args.bench), mode=mode, extra=extra,
                rounds=1 if args.quick else plan.LOOKS, keep_looks=args.keep_looks)
     if not args.no_publish:
         asvrun.run_asv(["publish", "--config", str(args.config)], cwd=args.config.resolve().parent)
@@ -91,23 +89,8 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_history(args) -> int:
-    from bridge_bench.drive import releases
-
-    machine = args.machine or _default_machine()
-    todo = releases.pairs(args.config, args.torch)
-    context.update_machine_file(machine, context.machine_entry())
-    print(f"history: {len(todo)} environments: " + "; ".join(map(str, todo)), file=sys.stderr)
-    outcomes = releases.sweep(args.config, machine, args.torch, keep=args.keep_envs)
-    failed = [o for o in outcomes if o.status != "ok"]
-    for o in outcomes:
-        print(f"history: torch {o.torch} + numpy {o.numpy}: {o.status}, built in {o.setup_s:.0f} s, "
-              f"measured in {o.run_s:.0f} s, probed in {o.probe_s:.0f} s, {o.env_bytes / 1e9:.1f} GB"
-              + (f": {o.error}" if o.error else ""), file=sys.stderr)
-    if failed:
-        print("bridge-bench: error: " + "; ".join(f"torch {o.torch} + numpy {o.numpy} failed" for o in failed)
-              + f" (reasons above and in {releases.RECORD}); the other pairs' results are kept", file=sys.stderr)
-    return 1 if failed else 0
+def cmd_releases(args) -> int:
+    return releases.run(args.config or releases.default(releases.CONFIG), args.machine, args.torch, args.keep_envs)
 
 
 def cmd_finalize(args) -> int:
@@ -137,19 +120,12 @@ def cmd_noise(args) -> int:
     if len(args.runs) < 2:
         raise errors.InputError("give two or more runs: the noise is what they disagree on")
     runs = [noise.load_run(source) for source in args.runs]
-    tight = None
-    if args.tight_loop:
-        ids = [p.id for p in catalogue.CATALOGUE if p.shares and not p.cuda]
-        print(f"tight loops of {len(ids)} zero-copy paths, in {fidelity.TIGHT_PROCESSES} fresh processes each",
-              file=sys.stderr)
-        loops = fidelity.tight_loops(ids, progress=lambda n, total, pid: print(
-            f"  {n}/{total} {catalogue.get(pid).label}", file=sys.stderr, flush=True))
-        tight = {catalogue.get(pid).label: seconds for pid, seconds in loops.items()}
-    print(noise.render(args.runs, runs, tight))
+    print(noise.render(args.runs, runs, fidelity.zero_copy_loops() if args.tight_loop else None))
     return 0
 
 
 def cmd_semantics(args) -> int:
+    from bridge_bench import outcomes
     from bridge_bench.measure import semantics
 
     jobs = semantics.jobs_for(args.path, args.dtype, args.layout, args.size)
@@ -158,7 +134,7 @@ def cmd_semantics(args) -> int:
     if args.json:
         semantics.write(records, args.size, sys.stdout)
     else:
-        print(semantics.render(records))
+        print(outcomes.render(records))
     return 0
 
 
@@ -184,11 +160,12 @@ def cmd_compare(args) -> int:
     base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)},
                         history=args.history)
     cand = compare.Side(args.candidate, {**compare.parse_filters(args.both), **compare.parse_filters(args.cand_filters)})
-    result = compare.compare(base, cand, compare.factors_for(args.factor, args.memory_factor, args.cache_factor))
-    return _print_comparison(result, args)
+    factors = compare.factors_for(args.factor, args.memory_factor, args.cache_factor)
+    return _print_comparison(compare.compare(base, cand, factors), args)
 
 
 def _print_comparison(result, args) -> int:
+    """compare's answer on stdout in the format asked for, then the input's problems; 1 on regressions."""
     from bridge_bench.read import compare
 
     if args.json:
@@ -209,14 +186,11 @@ def _warn(warnings: list[str], listed: str) -> None:
         print(f"bridge-bench: warning: {line}", file=sys.stderr)
 
 
-def _assignments(items: list[str], flag: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise errors.InputError(f"invalid {flag} {item!r}: use NAME=VALUE, e.g. OMP_NUM_THREADS=1")
-        out[key] = value
-    return out
+def _assignment(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"invalid {item!r}: use NAME=VALUE, e.g. OMP_NUM_THREADS=1")
+    return key, value
 
 
 def cmd_paired(args) -> int:
@@ -227,13 +201,11 @@ def cmd_paired(args) -> int:
     for flag, python in (("--baseline-python", args.baseline_python), ("--candidate-python", args.candidate_python)):
         if python and not Path(python).is_file():
             raise errors.InputError(f"{flag} {python}: no such interpreter")
-    factors = compare.factors_for(args.factor, args.memory_factor, args.cache_factor,
-                                  defaults=compare.PAIRED_FACTORS)
-    sides = {"baseline": (args.baseline_python, _assignments(args.baseline_env, "--baseline-env")),
-             "candidate": (args.candidate_python, _assignments(args.candidate_env, "--candidate-env"))}
+    factors = compare.factors_for(args.factor, args.memory_factor, args.cache_factor, defaults=compare.PAIRED_FACTORS)
+    sides = {"baseline": (args.baseline_python, dict(args.baseline_env)),
+             "candidate": (args.candidate_python, dict(args.candidate_env))}
     dirs = rounds.paired(args.config, sides, suite.with_readings(args.bench), args.out, args.rounds)
-    result = compare.compare(compare.Side(dirs["baseline"]), compare.Side(dirs["candidate"]), factors)
-    return _print_comparison(result, args)
+    return _print_comparison(compare.compare(compare.Side(dirs["baseline"]), compare.Side(dirs["candidate"]), factors), args)
 
 
 def cmd_report(args) -> int:
@@ -246,10 +218,11 @@ def cmd_report(args) -> int:
     return 0
 
 
-def cmd_history_report(args) -> int:
+def cmd_releases_report(args) -> int:
     from bridge_bench.write import releases_report
 
-    releases_report.build(args.results_dir, args.semantics, args.out, progress=releases_report.print_progress)
+    releases_report.build(args.results_dir or releases.default(releases.RESULTS), args.semantics, args.out,
+                          progress=releases_report.print_progress)
     print(args.out / "index.html")
     return 0
 
@@ -267,25 +240,39 @@ def _compare_options(p) -> None:
     out.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+#: Options several commands share, added by name (`_command`).
+SHARED = {
+    "--config": dict(type=Path, default=Path("asv.conf.json"), help="asv configuration (default: ./asv.conf.json)"),
+    "--machine": dict(help="machine name (default: asv's, the host name)"),
+    "--bench": dict(action="append", default=[], help="asv --bench regex (repeatable; default: everything)"),
+    "results_dir": dict(nargs="*", type=Path, default=[Path(".asv/results")],
+                        help="asv results directories (default: .asv/results, where asv.conf.json puts them)"),
+}
+#: Former command names, kept as aliases until the next release (with a note on stderr): their new names.
+RENAMED = {"history": "releases", "history-report": "releases-report"}
+
+
+def _command(sub, name: str, func, help: str, *shared: str, **defaults) -> argparse.ArgumentParser:
+    """A subcommand running `func`, with the SHARED options named and its former names as aliases."""
+    p = sub.add_parser(name, help=help, aliases=[old for old, new in RENAMED.items() if new == name])
+    for option in shared:
+        p.add_argument(option, **SHARED[option])
+    p.set_defaults(func=func, **defaults)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bridge-bench", description=DESCRIPTION)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    sub.add_parser("list", help="the catalogue of conversion paths").set_defaults(func=cmd_list)
+    _command(sub, "list", cmd_list, "the catalogue of conversion paths")
 
-    p = sub.add_parser("machine", help="write versions, threads, THP mode and CPU into asv's machine file")
-    p.add_argument("--machine", help="machine name (default: asv's, the host name)")
+    p = _command(sub, "machine", cmd_machine, "write versions, threads, THP mode and CPU into asv's machine file",
+                 "--machine", needs_torch=True)
     p.add_argument("--file", type=Path, help="machine file (default: ~/.asv-machine.json)")
-    p.set_defaults(func=cmd_machine, needs_torch=True)
 
-    config = dict(type=Path, default=Path("asv.conf.json"), help="asv configuration (default: ./asv.conf.json)")
-    results_dirs = dict(nargs="*", type=Path, default=[Path(".asv/results")],
-                        help="asv results directories (default: .asv/results, where asv.conf.json puts them)")
-
-    p = sub.add_parser("run", help="the main job: the whole suite on this environment, then the dashboard")
-    p.add_argument("--config", **config)
-    p.add_argument("--machine", help="machine name (default: asv's, the host name)")
-    p.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeatable)")
+    p = _command(sub, "run", cmd_run, "the main job: the whole suite on this environment, then the dashboard",
+                 "--config", "--machine", "--bench", needs_torch=True)
     p.add_argument("--quick", action="store_true", help="asv --quick: a smoke test, numbers not to be reported")
     p.add_argument("--rigorous", action="store_true",
                    help=f"the fixed design: every case {plan.LOOKS} looks (slow cases 6 while they agree), "
@@ -294,28 +281,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the run's record of looks (each look's canary verdict) in DIR, for scripts/replay-plan")
     p.add_argument("--show-stderr", action="store_true", help="show skip reasons and benchmark output")
     p.add_argument("--no-publish", action="store_true", help="skip asv publish")
-    p.set_defaults(func=cmd_run, needs_torch=True)
 
-    p = sub.add_parser("history", help="the suite and the probe on every torch x numpy pair of asv.history.json")
-    p.add_argument("--config", type=Path, default=Path("asv.history.json"),
-                   help="asv configuration of the sweep (default: ./asv.history.json)")
-    p.add_argument("--machine", help="machine name (default: asv's, the host name)")
+    p = _command(sub, "releases", cmd_releases, "the suite and the probe on every torch x numpy pair of asv.releases.json",
+                 "--machine", needs_torch=True)
+    p.add_argument("--config", type=Path, help=f"asv configuration of the sweep (default: ./{releases.CONFIG}; "
+                   f"./{releases.FORMER[releases.CONFIG]}, its former name, where only that exists)")
     p.add_argument("--torch", nargs="+", help="only the pairs of these torch versions (default: every pair)")
     p.add_argument("--keep-envs", action="store_true", help="keep each environment after measuring it (3-6 GB each)")
-    p.set_defaults(func=cmd_history, needs_torch=True)
 
-    p = sub.add_parser("finalize", help="after a plain `asv run`: publish the median of each timed case's quiet looks")
-    p.add_argument("results_dir", **results_dirs)
-    p.set_defaults(func=cmd_finalize)
+    _command(sub, "finalize", cmd_finalize, "after a plain `asv run`: publish the median of each timed case's quiet looks",
+             "results_dir")
 
-    p = sub.add_parser("fidelity", help="asv's figure for zero-copy paths against a tight loop; exit 1 beyond the limit")
-    p.add_argument("--config", **config)
+    p = _command(sub, "fidelity", cmd_fidelity, "asv's figure for zero-copy paths against a tight loop; exit 1 beyond "
+                 "the limit", "--config", needs_torch=True)
     p.add_argument("--path", nargs="+", default=list(fidelity.DEFAULT_PATHS), help="zero-copy path ids")
     p.add_argument("--size", nargs="+", type=_size, default=list(fidelity.DEFAULT_SIZES), help="sizes, e.g. 8 256MiB")
     p.add_argument("--threshold", type=float, default=fidelity.THRESHOLD, help="largest accepted asv/reference ratio, either way")
-    p.set_defaults(func=cmd_fidelity, needs_torch=True)
 
-    p = sub.add_parser("compare", help="candidate vs baseline, direction-aware; exit 1 on regressions")
+    p = _command(sub, "compare", cmd_compare, "candidate vs baseline, direction-aware; exit 1 on regressions")
     p.add_argument("baseline", type=Path, help="result file or results folder")
     p.add_argument("candidate", type=Path, help="result file or results folder")
     p.add_argument("--filter", dest="both", nargs="+", default=[], metavar="KEY=VALUE",
@@ -329,80 +312,78 @@ def build_parser() -> argparse.ArgumentParser:
                         "the second best of them (a nightly gate: catches slow drifts, ignores one odd night); "
                         "of a folder, only those runs' files are read, chosen from the file names and headers")
     _compare_options(p)
-    p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("ceilings", help="GB/s of every transfer against its run's ceiling; exit 1 if one beats it")
-    p.add_argument("results_dir", **results_dirs)
-    p.set_defaults(func=cmd_ceilings)
+    _command(sub, "ceilings", cmd_ceilings, "GB/s of every transfer against its run's ceiling; exit 1 if one beats it",
+             "results_dir")
 
-    p = sub.add_parser("gpu-check", help="the CUDA benchmarks for real on this GPU box, the CUDA tests, GB/s against the ceilings")
-    p.add_argument("--config", **config)
+    p = _command(sub, "gpu-check", cmd_gpu_check, "the CUDA benchmarks for real on this GPU box, the CUDA tests, GB/s "
+                 "against the ceilings", "--config", needs_torch=True)
     p.add_argument("--out", type=Path, default=Path("test-artifacts") / "gpu-check",
                    help="where asv's results go (default: test-artifacts/gpu-check)")
     p.add_argument("--machine", default="gpu-check", help="asv machine name (default: gpu-check)")
     p.add_argument("--allow-no-cuda", action="store_true",
                    help="without CUDA, run anyway and pass only if every CUDA case skips")
-    p.set_defaults(func=cmd_gpu_check, needs_torch=True)
 
-    p = sub.add_parser("noise", help="identical runs: stability of the published figures, what the gate flags")
+    p = _command(sub, "noise", cmd_noise, "identical runs: stability of the published figures, what the gate flags")
     p.add_argument("runs", nargs="+", type=Path, help="results folders (or result files) of identical runs, two or more")
     p.add_argument("--tight-loop", action="store_true", help="also hold each zero-copy path against a tight timeit loop")
-    p.set_defaults(func=cmd_noise)
 
-    p = sub.add_parser("paired", help="two environments of this machine in alternation, then compared")
-    p.add_argument("--config", **config)
-    p.add_argument("--bench", action="append", default=[], help="asv --bench regex (repeatable; default: everything)")
+    p = _command(sub, "paired", cmd_paired, "two environments of this machine in alternation, then compared",
+                 "--config", "--bench", needs_torch=True)
     p.add_argument("--baseline-python", help="interpreter of the baseline (default: this one)")
     p.add_argument("--candidate-python", help="interpreter of the candidate (default: this one)")
-    p.add_argument("--baseline-env", nargs="+", default=[], metavar="NAME=VALUE", help="environment of the baseline")
-    p.add_argument("--candidate-env", nargs="+", default=[], metavar="NAME=VALUE", help="environment of the candidate")
+    p.add_argument("--baseline-env", nargs="+", type=_assignment, default=[], metavar="NAME=VALUE",
+                   help="environment of the baseline")
+    p.add_argument("--candidate-env", nargs="+", type=_assignment, default=[], metavar="NAME=VALUE",
+                   help="environment of the candidate")
     p.add_argument("--rounds", type=int, default=8, help="alternations, ABBA (default 8): the looks per side")
     p.add_argument("--out", type=Path, required=True, help="new folder for both sides' results")
     _compare_options(p)
-    p.set_defaults(func=cmd_paired, needs_torch=True)
 
-    p = sub.add_parser("semantics", help="share, copy, raise or crash: every path x dtype x layout")
+    p = _command(sub, "semantics", cmd_semantics, "share, copy, raise or crash: every path x dtype x layout",
+                 needs_torch=True)
     p.add_argument("--path", nargs="+", help="path ids (default: all)")
     p.add_argument("--dtype", nargs="+", help="dtypes (default: all)")
     p.add_argument("--layout", nargs="+", help="layouts (default: all)")
     p.add_argument("--size", type=_size, default=128, help="bytes per source (default: 128)")
     p.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_semantics, needs_torch=True)
 
-    p = sub.add_parser("report", help="tables, plots, index.html and report.md from asv results directories")
-    p.add_argument("results_dir", **results_dirs)
+    p = _command(sub, "report", cmd_report, "tables, plots, index.html and report.md from asv results directories",
+                 "results_dir")
     p.add_argument("--out", type=Path, required=True,
                    help="output folder: new, empty, or a previous report (nothing else is overwritten)")
     p.add_argument("--semantics", type=Path, help="JSON of `bridge-bench semantics --json` to include")
     p.add_argument("--all-runs", action="store_true",
                    help="read every run, not only the newest of each machine x environment (of a nightly "
                         "history: every night, and every file is read)")
-    p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("history-report", help="cost and behaviour across torch releases, from `bridge-bench history`")
-    p.add_argument("results_dir", nargs="?", type=Path, default=Path(".asv/history/results"),
-                   help="the sweep's results folder (default: .asv/history/results)")
+    p = _command(sub, "releases-report", cmd_releases_report,
+                 "cost and behaviour across torch releases, from `bridge-bench releases`")
+    p.add_argument("results_dir", nargs="?", type=Path,
+                   help=f"the sweep's results folder (default: {releases.RESULTS}; {releases.FORMER[releases.RESULTS]}, "
+                        "its former name, where only that exists)")
     p.add_argument("--semantics", type=Path,
                    help="folder of the sweep's probes (default: semantics/ beside the results folder)")
-    p.add_argument("--out", type=Path, default=Path("reports/history"),
-                   help="output folder: new, empty, or a previous report (default: reports/history)")
-    p.set_defaults(func=cmd_history_report)
+    p.add_argument("--out", type=Path, default=Path("reports/releases"),
+                   help="output folder: new, empty, or a previous report (default: reports/releases)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command in RENAMED:
+            print(f"bridge-bench: warning: `{args.command}` is deprecated and goes in the next release; "
+                  f"use `{RENAMED[args.command]}`", file=sys.stderr)
         if getattr(args, "needs_torch", False) or getattr(args, "tight_loop", False):
             _require_torch()
+        if "machine" in vars(args) and args.machine is None:
+            args.machine = _default_machine()
         return args.func(args)
-    except errors.InputError as exc:
+    except (errors.InputError, asvrun.AsvError) as exc:
         print(f"bridge-bench: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except asvrun.AsvError as exc:
-        print(f"bridge-bench: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT if isinstance(exc, errors.InputError) else 1
     except KeyboardInterrupt:
         print("bridge-bench: interrupted", file=sys.stderr)
         return 130

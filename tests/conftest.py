@@ -50,8 +50,8 @@ def fullrun_part(dest: Path, *prefixes: str) -> Path:
 
 
 def fake_sweep(folder: Path, pairs=(("2.0.1", "1.26.4"), ("2.2.2", "1.26.4"), ("2.4.1", "1.26.4"), ("2.4.1", "2.2.6"))) -> Path:
-    """A folder laid out as `bridge-bench history` leaves it (results/, semantics/), made from the
-    recorded full run relabelled as the given torch x numpy pairs: what the history report reads,
+    """A folder laid out as `bridge-bench releases` leaves it (results/, semantics/), made from the
+    recorded full run relabelled as the given torch x numpy pairs: what the releases report reads,
     without building CUDA builds of torch. Returns the results folder."""
     import json
     import shutil

@@ -175,10 +175,10 @@ def test_our_report_renders_with_its_images(served, browser_page):
     assert log["errors"] == [] and log["offsite"] == []
 
 
-def test_history_report_renders_with_its_images(tmp_path, browser_page):
+def test_releases_report_renders_with_its_images(tmp_path, browser_page):
     """The report across releases, from a sweep's folders (`conftest.fake_sweep`), in the browser."""
     results_dir = fake_sweep(tmp_path / "sweep")
-    assert cli.main(["history-report", str(results_dir), "--out", str(tmp_path / "report")]) == 0
+    assert cli.main(["releases-report", str(results_dir), "--out", str(tmp_path / "report")]) == 0
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -190,7 +190,7 @@ def test_history_report_renders_with_its_images(tmp_path, browser_page):
         page.goto(f"{base}/report/index.html")
         images = page.evaluate("""() => Array.from(document.images).map(
             img => ({complete: img.complete, width: img.naturalWidth, shown: img.getBoundingClientRect().width}))""")
-        page.screenshot(path=str(ARTIFACTS / "history-report.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "releases-report.png"), full_page=True)
     finally:
         server.shutdown()
     assert len(images) == 6 and all(i["complete"] and i["width"] > 300 and i["shown"] > 300 for i in images)

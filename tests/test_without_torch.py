@@ -1,7 +1,7 @@
 """The reading side runs where torch is not installed (the workflow's publish job installs none).
 
 Each check runs `bridge-bench` in a fresh interpreter in which `import torch` fails, on the
-committed real run: the report, compare, noise and the history report must work, and a command that runs conversions
+committed real run: the report, compare, noise and the releases report must work, and a command that runs conversions
 must say in one line that torch is missing.
 """
 
@@ -31,9 +31,9 @@ def test_report_compare_and_noise_need_no_torch(tmp_path):
     assert noise.returncode == 0 and "False flags: none" in noise.stdout, noise.stderr
     listed = bridge_bench("list")
     assert listed.returncode == 0 and "torch.from_numpy(a)" in listed.stdout
-    history = bridge_bench("history-report", fake_sweep(tmp_path / "sweep"), "--out", tmp_path / "history")
-    assert history.returncode == 0, history.stderr
-    assert (tmp_path / "history" / "report.md").stat().st_size > 0
+    sweep = bridge_bench("releases-report", fake_sweep(tmp_path / "sweep"), "--out", tmp_path / "releases")
+    assert sweep.returncode == 0, sweep.stderr
+    assert (tmp_path / "releases" / "report.md").stat().st_size > 0
 
 
 def test_a_command_that_converts_says_torch_is_missing():

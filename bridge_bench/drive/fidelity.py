@@ -187,3 +187,13 @@ def tight_loops(path_ids: list[str], progress=None) -> dict[str, float]:
     if proc.wait():
         raise RuntimeError(f"the tight loops' interpreter exited with status {proc.returncode}")
     return found
+
+
+def zero_copy_loops() -> dict[str, float]:
+    """`tight_loops` of every host zero-copy path, saying on stderr how far it is; label -> seconds per call
+    (what `bridge-bench noise --tight-loop` holds asv's figures against)."""
+    ids = [p.id for p in catalogue.CATALOGUE if p.shares and not p.cuda]
+    print(f"tight loops of {len(ids)} zero-copy paths, in {TIGHT_PROCESSES} fresh processes each", file=sys.stderr)
+    loops = tight_loops(ids, progress=lambda n, total, pid: print(
+        f"  {n}/{total} {catalogue.get(pid).label}", file=sys.stderr, flush=True))
+    return {catalogue.get(pid).label: seconds for pid, seconds in loops.items()}

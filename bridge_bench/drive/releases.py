@@ -1,14 +1,14 @@
-"""The bridge across torch's history: the suite on many torch x numpy pairs, one environment at a time.
+"""The bridge across torch releases: the suite on many torch x numpy pairs, one environment at a time.
 
-`asv.history.json` declares the pairs: its matrix and exclude rules, read with asv's own matrix
-code, so a pair asv would build is a pair this runs. A plain `asv run --config asv.history.json`
+`asv.releases.json` declares the pairs: its matrix and exclude rules, read with asv's own matrix
+code, so a pair asv would build is a pair this runs. A plain `asv run --config asv.releases.json`
 builds every environment before it measures one, and each holds a CUDA build of torch with its
 nvidia wheels (3-6 GB): a dozen do not fit this disk at once. So `sweep` takes the pairs in
 order, one environment on disk at a time besides the next one, which is built while the current
-one is measured: it runs the history selection (`BENCH`) in rounds, one asv process each, as every
+one is measured: it runs the sweep's selection (`BENCH`) in rounds, one asv process each, as every
 run of this package does (bridge_bench.drive.rounds: adaptive looks, the published figures finalized),
 runs the semantics probe with the pair's own interpreter, and removes the environment. Results land where the configuration puts them, under the names a plain
-`asv run` of it gives, so `asv publish --config asv.history.json` draws them, and
+`asv run` of it gives, so `asv publish --config asv.releases.json` draws them, and
 `bridge_bench.write.releases_report` reads them with the probes.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bridge_bench import inputs, suite
-from bridge_bench.measure import plan
+from bridge_bench.measure import context, plan
 from bridge_bench.drive import asvrun, rounds
 
 #: What each pair runs: the size sweep of every host path (timed looks and counts), the dtype and
@@ -39,6 +39,11 @@ BENCH = [
 ]
 #: The record of a sweep (one entry per pair: times, disk, what failed), beside its results.
 RECORD = "sweep.json"
+#: The sweep's configuration, and the results folder it names (what `releases-report` reads).
+CONFIG = Path("asv.releases.json")
+RESULTS = Path(".asv/releases/results")
+#: Their names before `bridge-bench history` became `releases`, still read for one release.
+FORMER = {CONFIG: Path("asv.history.json"), RESULTS: Path(".asv/history/results")}
 #: While the sweep waits for a build, it says what pip is at this often.
 HEARTBEAT_S = 15
 SEMANTICS = "semantics"
@@ -92,7 +97,7 @@ def pairs(config: Path, torch_versions: list[str] | None = None) -> list[Pair]:
     for env in environment.get_environments(conf, None, verbose=False):
         req = env.requirements
         if "torch" not in req or "numpy" not in req:
-            raise asvrun.AsvError(f"{config}: every environment of a history sweep needs a torch and a numpy "
+            raise asvrun.AsvError(f"{config}: every environment of a releases sweep needs a torch and a numpy "
                                   f"in its matrix; {env.name} has {req}")
         found.append(Pair(env.name, req["torch"], req["numpy"], config.resolve().parent / conf.env_dir / env.dir_name))
     if torch_versions:
@@ -102,6 +107,17 @@ def pairs(config: Path, torch_versions: list[str] | None = None) -> list[Pair]:
                                   f"its matrix has {', '.join(dict.fromkeys(p.torch for p in found))}")
         found = [p for p in found if p.torch in torch_versions]
     return found
+
+
+def default(path: Path) -> Path:
+    """`path` (CONFIG or RESULTS) in the working folder; where only its former name is there, that one,
+    with a one-line note on stderr: a checkout or a sweep from before the rename keeps working."""
+    former = FORMER[path]
+    if path.exists() or not former.exists():
+        return path
+    print(f"bridge-bench: warning: no {path}; reading {former}, its former name, which is read until the next "
+          "release only", file=sys.stderr)
+    return former
 
 
 def single_config(config: Path, pair: Pair, workdir: Path) -> Path:
@@ -163,7 +179,7 @@ def measure(pair: Pair, pair_config: Path, machine: str, bench: list[str] = BENC
     """The selection in rounds of asv processes (bridge_bench.drive.rounds: adaptive looks, at most
     `looks`), finalized."""
     results = asvrun.results_dir(pair_config)
-    rounds.run(pair_config, machine, bench, rounds=looks, managed=True, label=f"history: {pair}")
+    rounds.run(pair_config, machine, bench, rounds=looks, managed=True, label=f"releases: {pair}")
     if not _installed(pair):
         raise PairFailed(f"{pair}: the environment no longer holds that torch and numpy after the run; "
                          f"its results in {results} are not that pair's (did the project install upgrade one?)")
@@ -213,7 +229,7 @@ class _Builder:
             text = self.log.read_text(errors="replace") if self.log.is_file() else ""
             said = [line.strip() for line in text.splitlines()
                     if line.strip().startswith(("Collecting", "Downloading", "Installing", "Successfully"))]
-            print(f"history: {self.pair}: still building ({said[-1][:100] if said else 'creating the virtualenv'})",
+            print(f"releases: {self.pair}: still building ({said[-1][:100] if said else 'creating the virtualenv'})",
                   file=sys.stderr, flush=True)
             self.thread.join(HEARTBEAT_S)
         return self.seconds, self.error
@@ -232,7 +248,7 @@ def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, k
     for i, pair in enumerate(todo):
         outcome = Outcome(pair.name, pair.torch, pair.numpy)
         outcomes.append(outcome)
-        print(f"history: [{i + 1}/{len(todo)}] {pair}: building its environment", file=sys.stderr, flush=True)
+        print(f"releases: [{i + 1}/{len(todo)}] {pair}: building its environment", file=sys.stderr, flush=True)
         outcome.setup_s, error = builder.result()
         later = todo[i + 1:]
         if not any(p.torch == pair.torch for p in later):
@@ -242,7 +258,7 @@ def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, k
             if error:
                 raise PairFailed(error)
             outcome.env_bytes = _disk(pair.path)
-            print(f"history: {pair}: built in {outcome.setup_s:.0f} s ({outcome.env_bytes / 1e9:.1f} GB)",
+            print(f"releases: {pair}: built in {outcome.setup_s:.0f} s ({outcome.env_bytes / 1e9:.1f} GB)",
                   file=sys.stderr, flush=True)
             start = time.monotonic()
             measure(pair, configs[pair.name], machine, bench, looks)
@@ -253,13 +269,31 @@ def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, k
             outcome.status = "ok"
         except (PairFailed, asvrun.AsvError) as exc:
             outcome.status, outcome.error = "failed", str(exc)
-            print(f"history: {pair}: FAILED: {exc}", file=sys.stderr, flush=True)
+            print(f"releases: {pair}: FAILED: {exc}", file=sys.stderr, flush=True)
         finally:
             outcome.finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             if not keep:
                 shutil.rmtree(pair.path, ignore_errors=True)
             _remember(workdir, outcome)
     return outcomes
+
+
+def run(config: Path, machine: str, torch_versions: list[str] | None = None, keep: bool = False) -> int:
+    """`bridge-bench releases`: the machine file, then `sweep`, each pair summed up on stderr at the
+    end. 1 if a pair failed (the other pairs' results are kept), else 0."""
+    todo = pairs(config, torch_versions)
+    context.update_machine_file(machine, context.machine_entry())
+    print(f"releases: {len(todo)} environments: " + "; ".join(map(str, todo)), file=sys.stderr)
+    outcomes = sweep(config, machine, torch_versions, keep=keep)
+    failed = [o for o in outcomes if o.status != "ok"]
+    for o in outcomes:
+        print(f"releases: torch {o.torch} + numpy {o.numpy}: {o.status}, built in {o.setup_s:.0f} s, "
+              f"measured in {o.run_s:.0f} s, probed in {o.probe_s:.0f} s, {o.env_bytes / 1e9:.1f} GB"
+              + (f": {o.error}" if o.error else ""), file=sys.stderr)
+    if failed:
+        print("bridge-bench: error: " + "; ".join(f"torch {o.torch} + numpy {o.numpy} failed" for o in failed)
+              + f" (reasons above and in {RECORD}); the other pairs' results are kept", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _remember(workdir: Path, outcome: Outcome) -> None:

@@ -1,4 +1,4 @@
-"""The report of a history sweep (`bridge_bench.drive.releases`): cost and behaviour across torch releases.
+"""The report of a releases sweep (`bridge_bench.drive.releases`): cost and behaviour across torch releases.
 
 asv draws commits of this repository on its x-axis, so every torch release of a sweep is a point
 at one commit; this report puts the releases on the x-axis instead. It reads the sweep's results
@@ -24,8 +24,7 @@ from pathlib import Path
 import pandas as pd
 from packaging.version import Version
 
-from bridge_bench import catalogue, errors, inputs, suite
-from bridge_bench.measure import semantics
+from bridge_bench import catalogue, errors, inputs, outcomes, suite
 from bridge_bench.drive import releases
 from bridge_bench.read import analysis, compare, results
 from bridge_bench.write import plots, render
@@ -36,8 +35,8 @@ TITLE = "bridge-bench: the NumPy <-> PyTorch bridge across torch releases"
 CALL_SIZE, MEMORY_SIZE = 8, inputs.OUT_OF_CACHE
 
 
-class HistoryError(errors.InputError):
-    """The sweep's folders cannot make a history report; the message names what is missing."""
+class ReleasesError(errors.InputError):
+    """The sweep's folders cannot make a releases report; the message names what is missing."""
 
 
 def release(version: str) -> str:
@@ -55,8 +54,8 @@ def load(results_dir: Path) -> pd.DataFrame:
     frame = results.load([results_dir]).frame
     frame = frame[frame["status"] == "ok"].copy()
     if frame["torch"].isna().any():
-        raise HistoryError(f"{results_dir}: some results name no torch version; a history report reads the "
-                           "results of `bridge-bench history` (managed environments, one per torch x numpy)")
+        raise ReleasesError(f"{results_dir}: some results name no torch version; a releases report reads the "
+                            "results of `bridge-bench releases` (managed environments, one per torch x numpy)")
     frame["release"] = frame["torch"].map(release)
     return frame
 
@@ -149,26 +148,26 @@ def numpy_ratios(frame: pd.DataFrame, size: int) -> pd.DataFrame:
     return ratio.rename_axis("code").reset_index()
 
 
-def probes(folder: Path) -> dict[tuple[str, str], semantics.Probe]:
+def probes(folder: Path) -> dict[tuple[str, str], outcomes.Probe]:
     """(release, numpy) -> the probe of that pair, from the sweep's semantics folder."""
     found = {}
     for file in sorted(Path(folder).glob("*.json")):
-        probe = semantics.read(file)
+        probe = outcomes.read(file)
         found[(release(probe.versions.get("torch", "?")), probe.versions.get("numpy", "?"))] = probe
     return found
 
 
-def _outcomes(probe: semantics.Probe) -> dict[tuple, dict]:
+def _outcomes(probe: outcomes.Probe) -> dict[tuple, dict]:
     return {(c["path"], c["dtype"], c["layout"]): c for c in probe.cases}
 
 
 def _what(case: dict | None) -> str:
     if case is None:
         return "not probed"
-    return semantics.symbol(case) + " " + case["outcome"]
+    return outcomes.symbol(case) + " " + case["outcome"]
 
 
-def behaviour_changes(found: dict[tuple[str, str], semantics.Probe]) -> pd.DataFrame:
+def behaviour_changes(found: dict[tuple[str, str], outcomes.Probe]) -> pd.DataFrame:
     """Every probed case whose outcome differs between consecutive releases of one numpy, and
     between the two numpys of one release: one row per case."""
     rows = []
@@ -184,7 +183,7 @@ def behaviour_changes(found: dict[tuple[str, str], semantics.Probe]) -> pd.DataF
         before, after = _outcomes(found[a]), _outcomes(found[b])
         for key in sorted(before.keys() | after.keys()):
             was, now = before.get(key), after.get(key)
-            if was and now and was["outcome"] == now["outcome"] and semantics.symbol(was) == semantics.symbol(now):
+            if was and now and was["outcome"] == now["outcome"] and outcomes.symbol(was) == outcomes.symbol(now):
                 continue
             detail = now or {}
             rows.append({"scope": scope, "from": f"torch {a[0]}, numpy {a[1]}", "to": f"torch {b[0]}, numpy {b[1]}",
@@ -249,7 +248,7 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
         f"{', '.join(_ordered(frame['numpy']))}. Each figure is the published one (the median of the quiet "
         f"looks, one a round). Times below are with numpy {base_numpy}, the numpy most releases ran with; "
         "`now / then` above 1 means the newest release is slower.",
-        [("history_findings", "Oldest against newest release, per path", _findings(frame, base_numpy))])]
+        [("releases_findings", "Oldest against newest release, per path", _findings(frame, base_numpy))])]
     for size, name, scale, unit in ((CALL_SIZE, "call", 1e9, "ns"), (MEMORY_SIZE, "memory", 1e6, "us")):
         table = cost(frame, size, base_numpy)
         s = Section(f"Cost at {inputs.format_size(size)} across releases",
@@ -298,23 +297,23 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
             [("behaviour_changes", "Changes of outcome", behaviour_summary(changes)),
              ("behaviour_cases", "Every changed case", changes)], linked={"behaviour_cases"}))
     if record:
-        out.append(Section("The sweep", "Wall time and disk of each pair (`bridge-bench history`, "
-                           "`.asv/history/sweep.json`). An environment is removed once measured.",
+        out.append(Section("The sweep", "Wall time and disk of each pair (`bridge-bench releases`, "
+                           "`.asv/releases/sweep.json`). An environment is removed once measured.",
                            [("sweep", "Pairs", _sweep_table(record))]))
     return out
 
 
 def build(results_dir: Path, semantics_dir: Path | None, out: Path, progress=None) -> None:
-    """Write the history report of `results_dir` (and the probes in `semantics_dir`) into `out`."""
+    """Write the releases report of `results_dir` (and the probes in `semantics_dir`) into `out`."""
     start = time.perf_counter()
 
     def step(message: str) -> None:
         if progress:
-            progress(f"history report: {message} ({time.perf_counter() - start:.1f} s)")
+            progress(f"releases report: {message} ({time.perf_counter() - start:.1f} s)")
 
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
-        raise HistoryError(f"{results_dir}: no such results folder; `bridge-bench history` makes one")
+        raise ReleasesError(f"{results_dir}: no such results folder; `bridge-bench releases` makes one")
     semantics_dir = Path(semantics_dir) if semantics_dir else results_dir.parent / releases.SEMANTICS
     render.prepare(out, [results_dir, semantics_dir])
     step(f"loading {results_dir}")

@@ -1,7 +1,7 @@
 """The sweep across torch releases: its pairs, its orchestration, and the report of what changed.
 
 The sweep itself builds CUDA builds of torch (4-6 GB each) and runs for an hour; here its parts run
-on what they would see: asv's own expansion of asv.history.json, a real `asv setup` of a pair that
+on what they would see: asv's own expansion of asv.releases.json, a real `asv setup` of a pair that
 cannot install, an orchestration whose build and measurement are replaced, and the report's
 judgements on results and probes made from the recorded full run.
 """
@@ -16,13 +16,12 @@ import pytest
 from conftest import FULLRUN, PROBE, ROOT, fake_sweep
 from packaging.version import Version
 
-from bridge_bench import cli
-from bridge_bench.measure import semantics
+from bridge_bench import cli, outcomes
 from bridge_bench.drive import asvrun, releases
 from bridge_bench.read import results
 from bridge_bench.write import releases_report
 
-CONFIG = ROOT / "asv.history.json"
+CONFIG = ROOT / "asv.releases.json"
 
 
 def test_pairs_are_asvs_matrix_minus_the_pairs_that_cannot_import():
@@ -52,7 +51,7 @@ def test_a_pairs_configuration_makes_asv_build_exactly_that_environment(tmp_path
     (env,) = environment.get_environments(Config.load(str(single)), None, verbose=False)
     assert env.name == pair.name and env.requirements == {"torch": pair.torch, "numpy": pair.numpy}
     conf = json.loads(single.read_text())
-    assert Path(conf["results_dir"]) == ROOT / ".asv/history/results"
+    assert Path(conf["results_dir"]) == ROOT / ".asv/releases/results"
     assert "--no-deps" in conf["install_command"][0]  # the pair's numpy stays the pair's
 
 
@@ -63,7 +62,7 @@ def test_a_pair_that_does_not_install_fails_naming_it(tmp_path):
                 repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"))
     conf["matrix"] = {"req": {"torch": ["0.0.1"], "numpy": ["1.26.4"]}}
     conf.pop("exclude")
-    config = tmp_path / "asv.history.json"
+    config = tmp_path / "asv.releases.json"
     config.write_text(json.dumps(conf))
     (pair,) = releases.pairs(config)
     single = releases.single_config(config, pair, tmp_path)
@@ -75,7 +74,7 @@ def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, m
     conf = asvrun.load_config(CONFIG)
     conf.update(env_dir=str(tmp_path / "env"), results_dir=str(tmp_path / "results"), repo=str(ROOT),
                 benchmark_dir=str(ROOT / "benchmarks"))
-    config = tmp_path / "asv.history.json"
+    config = tmp_path / "asv.releases.json"
     config.write_text(json.dumps(conf))
     measured = []
 
@@ -98,7 +97,7 @@ def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, m
     assert measured == ["2.0.1", "2.4.1", "2.4.1"]
     assert "did not install (no wheel)" in outcomes[1].error
     # while it waits for a build, the sweep says what pip is at
-    assert "history: torch 2.0.1 + numpy 1.26.4: still building (Collecting torch==2.0.1)" in capsys.readouterr().err
+    assert "releases: torch 2.0.1 + numpy 1.26.4: still building (Collecting torch==2.0.1)" in capsys.readouterr().err
     assert not any((tmp_path / "env").iterdir())  # every environment removed once measured
     # run again for one release: its pairs are replaced in the record, the others kept
     releases.sweep(config, "test-machine", ["2.2.2"])
@@ -151,13 +150,13 @@ def test_cost_puts_releases_in_version_order_and_numpy_ratios_pair_one_release()
     assert ratios.set_index("code").loc["torch.from_numpy(a)", "2.4.1"] == pytest.approx(0.5, rel=1e-3)
 
 
-def _probe(versions: dict, change=None) -> semantics.Probe:
-    doc = semantics.read(PROBE)
+def _probe(versions: dict, change=None) -> outcomes.Probe:
+    doc = outcomes.read(PROBE)
     cases = copy.deepcopy(doc.cases)
     if change:
         for case in cases:
             change(case)
-    return semantics.Probe(cases, versions, doc.size, semantics.summary(cases))
+    return outcomes.Probe(cases, versions, doc.size, outcomes.summary(cases))
 
 
 def test_behaviour_changes_name_the_first_release_that_shows_them():
@@ -185,18 +184,18 @@ def test_behaviour_changes_name_the_first_release_that_shows_them():
     assert row["after"] == "E raises" and row["dtypes"] == "uint16" and row["layouts"] != ""
 
 
-def test_history_report_without_results_is_one_line_naming_the_folder(tmp_path, capsys):
-    assert cli.main(["history-report", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")]) == cli.EXIT_BAD_INPUT
+def test_releases_report_without_results_is_one_line_naming_the_folder(tmp_path, capsys):
+    assert cli.main(["releases-report", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")]) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"bridge-bench: error: {tmp_path / 'nothing'}: no such results folder; "
-                   "`bridge-bench history` makes one"]
+                   "`bridge-bench releases` makes one"]
     assert not (tmp_path / "out").exists()
 
 
-def test_history_report_end_to_end_from_a_sweeps_folders(tmp_path):
+def test_releases_report_end_to_end_from_a_sweeps_folders(tmp_path):
     results_dir = fake_sweep(tmp_path / "sweep")
     out = tmp_path / "report"
-    assert cli.main(["history-report", str(results_dir), "--out", str(out)]) == 0
+    assert cli.main(["releases-report", str(results_dir), "--out", str(out)]) == 0
     text = (out / "report.md").read_text()
     for title in ("What changed", "Cost at 8 B across releases", "Cost at 64 MiB across releases",
                   "Consecutive releases, judged by compare", "numpy 2.2.6 against numpy 1.26.4",
@@ -209,3 +208,46 @@ def test_history_report_end_to_end_from_a_sweeps_folders(tmp_path):
     steps = pd.read_csv(out / "tables" / "steps.csv", index_col=0)
     assert steps["regression"].sum() == 0 and steps["improvement"].sum() == 0 and steps["same"].min() > 1000
     assert pd.read_csv(out / "tables" / "behaviour_cases.csv").empty
+
+
+# ------------------------------------------------------------------------------ the former names
+
+def test_the_former_command_names_run_the_same_commands_with_one_line_saying_so(tmp_path, capsys):
+    """`history` and `history-report` are aliases of `releases` and `releases-report` until the next release."""
+    parser = cli.build_parser()
+    for old, new in (("history", "releases"), ("history-report", "releases-report")):
+        assert vars(parser.parse_args([old])) == {**vars(parser.parse_args([new])), "command": old}
+    results_dir = fake_sweep(tmp_path / "sweep")
+    assert cli.main(["history-report", str(results_dir), "--out", str(tmp_path / "old")]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert notes == ["bridge-bench: warning: `history-report` is deprecated and goes in the next release; "
+                     "use `releases-report`"]
+    assert cli.main(["releases-report", str(results_dir), "--out", str(tmp_path / "new")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert (tmp_path / "old" / "report.md").read_text() == (tmp_path / "new" / "report.md").read_text()
+
+
+def test_a_checkout_with_only_the_former_configuration_is_swept_with_it_and_told_so(tmp_path, monkeypatch, capsys):
+    """Without --config, asv.history.json (the configuration's former name) is read where it is the only
+    one, with a one-line note; once asv.releases.json exists, that one, silently."""
+    swept = []
+    monkeypatch.setattr(releases, "run", lambda config, *args: swept.append(config) or 0)
+    monkeypatch.setattr(cli, "_require_torch", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "asv.history.json").write_text("{}")
+    assert cli.main(["releases", "--machine", "m"]) == 0
+    assert swept == [Path("asv.history.json")]
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "bridge-bench: warning: no asv.releases.json; reading asv.history.json, its former name, which is read "
+        "until the next release only"]
+    (tmp_path / "asv.releases.json").write_text("{}")
+    assert cli.main(["history", "--machine", "m"]) == 0
+    assert swept[-1] == Path("asv.releases.json")
+    assert "former name" not in capsys.readouterr().err
+    assert cli.main(["releases", "--machine", "m", "--config", "other.json"]) == 0
+    assert swept[-1] == Path("other.json")
+    # the report's results folder likewise: a sweep made before the rename is still found
+    (tmp_path / ".asv/history/results").mkdir(parents=True)
+    assert releases.default(releases.RESULTS) == Path(".asv/history/results")
+    (tmp_path / ".asv/releases/results").mkdir(parents=True)
+    assert releases.default(releases.RESULTS) == Path(".asv/releases/results")
