@@ -24,14 +24,14 @@ every transfer of its round.
 
 Once a run (one process per case, round 1 only: bridge_bench.drive.rounds): every CUDA benchmark process
 pays for a CUDA context and its own pinned and device buffers. That process measures several
-consecutive windows (bridge_bench.measure.sampling), each an asv sample.
+consecutive windows (bridge_bench.measure.timing), each an asv sample.
 
 Without CUDA every case skips with the reason. Parameters never depend on the machine, and nothing
 here touches CUDA at import (asv's forkserver imports this once and forks every benchmark from it).
 """
 
 from bridge_bench import catalogue, inputs, suite
-from bridge_bench.measure import devices, sampling
+from bridge_bench.measure import devices, record
 
 from .common import TIMING, _Conversions, bind_or_skip
 from .common import version as _version  # not `version`: asv takes a module's `version` as its benchmarks'
@@ -98,4 +98,4 @@ class TransferCeilings:
     def track_bandwidth(self, path, size, dtype, layout):
         call = bind_or_skip(path, inputs.Case(size, dtype, layout), suite.CUDA_CEILINGS)
         own = devices.bandwidth_gbs(size, devices.event_seconds(call))
-        return max(sampling.run_readings(path, own))
+        return max(record.run_readings(path, own))

@@ -10,11 +10,11 @@ So `time_convert` here is a *factory*: it prepares the case (binds the catalogue
 made by `inputs`, calls it once) and returns the zero-argument call. `_CallTime`, an asv benchmark
 type registered below for methods named `time_convert`, takes one *look* per asv round: in the
 round's fresh benchmark process it randomizes the memory layout, runs the factory and times the
-returned call with `bridge_bench.measure.sampling` (batches of bare calls; the fastest batch of a short
+returned call with `bridge_bench.measure.timing` (batches of bare calls; the fastest batch of a short
 window, with a canary between batches that tells whether the window held a quiet moment). Each
 look is one asv sample, the batch size is asv's `number`, and the published figure is the median
 of the quiet looks (`bridge_bench.estimate`). Preparation never sits in a timed region, and the
-harness costs one `timeit` loop iteration per call, as in a tight loop. `sampling.Looks` spaces a
+harness costs one `timeit` loop iteration per call, as in a tight loop. `record.Looks` spaces a
 case's looks seconds apart and gives slow cases every second round only.
 
 Registration: asv_runner keeps its benchmark types in `asv_runner.benchmarks.benchmark_types`
@@ -55,7 +55,7 @@ from asv_runner.benchmarks.mark import SkipNotImplemented
 from asv_runner.benchmarks.time import TimeBenchmark
 
 from bridge_bench import catalogue, inputs, suite
-from bridge_bench.measure import devices, plan, sampling, sources
+from bridge_bench.measure import child, counting, devices, plan, process, record, sources, timing
 
 #: asv imports the suite to list it (`discover`, `check`: once every round) and to run it
 #: (`run_server`, the forkserver every benchmark process is forked from; `run`, with spawn). Only a
@@ -67,7 +67,7 @@ if not LISTING:
     from bridge_bench.measure import bindings
 
     sources.reserve_for(max(inputs.SIZES))
-    sampling.lighten_forks()
+    process.lighten_forks()
 
 #: The last call `bind` made in this process, and the case it made it for, as asv's parameters.
 _bound = (None, None)
@@ -77,14 +77,14 @@ _timed = None
 
 def bind(path_id, case):
     """The bound call for a case after one call of it; a NotImplementedError saying why not otherwise
-    (`inputs.Unsupported`: the case cannot exist here; `sampling.Refused`: the path refuses it)."""
+    (`inputs.Unsupported`: the case cannot exist here; `child.Refused`: the path refuses it)."""
     global _bound
     path = catalogue.get(path_id)
     call = bindings.prepare(path_id, case)
     try:
         call()
     except Exception as exc:
-        raise sampling.Refused(f"{path.label} refuses it: {sampling.describe(exc)}") from None
+        raise child.Refused(f"{path.label} refuses it: {child.describe(exc)}") from None
     _bound = ((path_id, case.nbytes, case.dtype, case.layout), call)
     return call
 
@@ -120,7 +120,7 @@ def bind_or_skip(path_id, case, benchmark=None):
         return bind(path_id, case)
     except NotImplementedError as exc:
         if benchmark is not None:
-            sampling.Looks(f"{benchmark.name}{(path_id, case.nbytes, case.dtype, case.layout)}").refuse(str(exc))
+            record.Looks(f"{benchmark.name}{(path_id, case.nbytes, case.dtype, case.layout)}").refuse(str(exc))
         raise _skip(exc) from None
 
 
@@ -163,7 +163,7 @@ class _CallTime(TimeBenchmark):
     def run(self, *param):
         if _get_first_attr(self._attr_sources, "cuda", False):
             return self._run_cuda(param)
-        looks = sampling.Looks(f"{self.name}{param}")
+        looks = record.Looks(f"{self.name}{param}")
         if looks.refused:
             raise _skip(looks.refused)
         round_, mode = plan.round_of(looks.state), plan.mode()
@@ -172,9 +172,9 @@ class _CallTime(TimeBenchmark):
             return {"samples": [], "number": self.number}
         try:
             if looks.first:  # a case may abort the interpreter, which must not kill the benchmark run
-                sampling.in_child(lambda: _trial(self.func, param))
+                child.in_child(lambda: _trial(self.func, param))
             looks.wait()
-            layout = sampling.randomize_layout()  # noqa: F841 - kept alive while looking
+            layout = process.randomize_layout()  # noqa: F841 - kept alive while looking
             call = self._call(param)
             extend_s = looks.extension() if plan.extends(looks.state, round_, mode) else 0.0
             window = self._window(call, self.number, param, looks.canary(), extend_s)
@@ -191,14 +191,14 @@ class _CallTime(TimeBenchmark):
         try:
             call = self._call(param)
         except NotImplementedError as exc:
-            sampling.Looks(f"{self.name}{param}").refuse(str(exc))
+            record.Looks(f"{self.name}{param}").refuse(str(exc))
             raise _skip(exc) from None
         windows = [self._window(call, self.number, param)]
-        more = 0 if self.repeat == 1 else sampling.IN_PROCESS_WINDOWS - 1
+        more = 0 if self.repeat == 1 else timing.IN_PROCESS_WINDOWS - 1
         windows += [self._window(call, windows[0].number, param) for _ in range(more)]
         ceiling = catalogue.get(param[0]).ceiling
         if ceiling and self.repeat != 1:
-            sampling.run_readings(ceiling, devices.ceiling_gbs(ceiling, repeats=CEILING_REPEATS_IN_TRANSFERS))
+            record.run_readings(ceiling, devices.ceiling_gbs(ceiling, repeats=CEILING_REPEATS_IN_TRANSFERS))
         return {"samples": [w.seconds for w in windows], "number": windows[0].number}
 
     def _call(self, param):
@@ -209,8 +209,8 @@ class _CallTime(TimeBenchmark):
 
     def _window(self, call, number, param, canary=None, extend_s=0.0):
         if self.repeat == 1:  # --quick
-            return sampling.time_window(call, number or 1, window_s=0, min_batches=1, warmup_batches=0)
-        window = sampling.time_window(call, number, canary=canary, extend_s=extend_s)
+            return timing.time_window(call, number or 1, window_s=0, min_batches=1, warmup_batches=0)
+        window = timing.time_window(call, number, canary=canary, extend_s=extend_s)
         if os.environ.get("BRIDGE_BENCH_REFERENCE_DIR") and window.seconds <= REFERENCE_MAX_S:
             _reference(call, param)
         return window
@@ -225,7 +225,7 @@ def _counted(name, count):
 
     def track(self, path, size, dtype, layout):
         try:
-            return sampling.in_child(lambda: count(bind(path, inputs.Case(size, dtype, layout))))
+            return child.in_child(lambda: count(bind(path, inputs.Case(size, dtype, layout))))
         except NotImplementedError as exc:
             raise _skip(exc) from None
 
@@ -320,7 +320,7 @@ class _Conversions:
     param_names = ["path", "size", "dtype", "layout"]
     timeout = 300
     #: One look per round, and asv runs round 1 of every case before round 2: the looks at a case
-    #: are spread over the whole run, so no slow spell covers them all (bridge_bench.measure.sampling);
+    #: are spread over the whole run, so no slow spell covers them all (bridge_bench.measure.timing);
     #: how many of the rounds a case looks in is bridge_bench.measure.plan's.
     rounds = plan.LOOKS
 
@@ -329,7 +329,7 @@ class _Conversions:
 
 
 #: The code every timing class runs besides the catalogue's bindings: part of each one's `version`.
-TIMING = (sampling, _CallTime, _counted, bind, _Conversions.time_convert)
+TIMING = (timing, record, process, child, counting, _CallTime, _counted, bind, _Conversions.time_convert)
 
 
 def direction_classes(module, sizes, dtypes=("float32",), layouts=("C",), counts=False):
@@ -343,8 +343,8 @@ def direction_classes(module, sizes, dtypes=("float32",), layouts=("C",), counts
     """
     methods = {}
     if counts:
-        methods = {suite.FAULTS: _counted(suite.FAULTS, sampling.faults_per_call),
-                   suite.HELD_BYTES: _counted(suite.HELD_BYTES, sampling.held_bytes_per_call)}
+        methods = {suite.FAULTS: _counted(suite.FAULTS, counting.faults_per_call),
+                   suite.HELD_BYTES: _counted(suite.HELD_BYTES, counting.held_bytes_per_call)}
         methods[suite.FAULTS].unit, methods[suite.HELD_BYTES].unit = "faults/call", "bytes/call"
     classes = []
     for name, direction in suite.HOST_CLASSES:

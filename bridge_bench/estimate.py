@@ -1,6 +1,6 @@
 """What bridge-bench publishes for a timed case: the median of its quiet looks.
 
-A *look* is one window of one fresh process (bridge_bench.measure.sampling): the fastest batch of bare
+A *look* is one window of one fresh process (bridge_bench.measure.timing): the fastest batch of bare
 calls in it. Two things move a look, and they need opposite estimators (README, "Figures"):
 
 - **Slow spells** of another tenant (1.6x-2.1x, 0.1 ms to seconds) sometimes cover a whole 10 ms

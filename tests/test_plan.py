@@ -3,7 +3,7 @@ made by hand, so every rule is exercised exactly, whatever the machine is doing.
 
 import pytest
 
-from bridge_bench.measure import plan, sampling
+from bridge_bench.measure import plan, timing
 
 ZERO_COPY = "bench_sizes.NumpyToTorch.time_convert('from_numpy', 8, 'float32', 'C')"
 COPY_IN_CACHE = "bench_sizes.NumpyToTorch.time_convert('tensor', 65536, 'float32', 'C')"
@@ -115,7 +115,7 @@ def test_a_run_counts_the_fast_cases_short_of_quiet_looks():
     states = [record(ZERO_COPY, [5e-7] * 3, [True, True, False]), record(COPY_IN_CACHE, [6e-6] * 3, [False, True, False]),
               record(COPY_64MIB, [5e-3] * 3, [False] * 3)]
     assert plan.short_of_quiet(states) == (1, 2), "one fast case of two; the slow one is not counted"
-    assert sampling.BATCH_S < 5e-3
+    assert timing.BATCH_S < 5e-3
 
 
 def test_a_majority_of_the_kept_looks_pins_the_figure_one_odd_look_does_not_keep_a_case_looking():

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bridge_bench.measure import bandwidth, cores, cpu, sampling
+from bridge_bench.measure import bandwidth, cores, cpu, record, timing
 
 
 def test_work_that_waits_runs_side_by_side_and_work_that_holds_the_gil_does_not():
@@ -30,10 +30,10 @@ READERS = [(cores, "parallel_speedup", lambda: cores.run_reading(2)),
 def test_a_run_reports_the_median_of_its_rounds_readings(monkeypatch, module, measure, run_reading):
     """Every round adds a reading to the run's record; the track reports the median so far, and
     a line another process has half written is skipped."""
-    monkeypatch.setenv(sampling.RUN_VARIABLE, f"test-readings-{time.monotonic_ns()}")
+    monkeypatch.setenv(record.RUN_VARIABLE, f"test-readings-{time.monotonic_ns()}")
     readings = iter([1.9, 1.0, 1.8])
     monkeypatch.setattr(module, measure, lambda *args: next(readings))
-    folder = sampling.record_folder()
+    folder = record.record_folder()
     try:
         assert run_reading() == 1.9
         with (folder / module.READINGS).open("a") as out:
@@ -57,23 +57,23 @@ def test_the_call_time_is_read_as_a_cases_figure_in_nanoseconds(monkeypatch):
     """Each window keeps its fastest batch, as a look does; the reading is the median of the windows
     within 1.2x of the fastest, in ns: windows in a slow spell are set aside."""
     windows = iter([1.1e-7, 1e-7, 2.1e-7, 1.05e-7, 2.0e-7])
-    monkeypatch.setattr(cpu.sampling, "time_window",
-                        lambda call, number, **kw: sampling.Window(next(windows), number, 3))
-    monkeypatch.setattr(cpu.sampling, "repeat_for", lambda measure, seconds: [measure() for _ in range(5)])
+    monkeypatch.setattr(cpu.timing, "time_window",
+                        lambda call, number, **kw: timing.Window(next(windows), number, 3))
+    monkeypatch.setattr(cpu.timing, "repeat_for", lambda measure, seconds: [measure() for _ in range(5)])
     assert cpu.call_time(0.0) == pytest.approx(105.0)
 
 
 def test_a_run_reads_its_call_time_over_its_rounds_as_a_cases_figure(monkeypatch):
     """Rounds of a heavy noisy stretch read ~210 ns or ~400 ns (docs/calibration.md): the run's value
     is the median of the rounds within 1.2x of the fastest, as for a case, not their median."""
-    monkeypatch.setenv(sampling.RUN_VARIABLE, f"test-call-time-{time.monotonic_ns()}")
+    monkeypatch.setenv(record.RUN_VARIABLE, f"test-call-time-{time.monotonic_ns()}")
     readings = iter([207.0, 385.0, 392.0, 213.0, 452.0, 451.0, 216.0])
     monkeypatch.setattr(cpu, "call_time", lambda *args: next(readings))
     try:
         reported = [cpu.run_reading() for _ in range(7)]
         assert reported[0] == 207.0 and reported[-1] == 213.0
     finally:
-        shutil.rmtree(sampling.record_folder(), ignore_errors=True)
+        shutil.rmtree(record.record_folder(), ignore_errors=True)
 
 
 def test_a_real_call_time_is_a_call_from_python_into_c():

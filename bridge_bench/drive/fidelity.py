@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge_bench import catalogue, errors, estimate, inputs, suite, units
-from bridge_bench.measure import plan, sampling
+from bridge_bench.measure import child, plan, process
 from bridge_bench.drive import asvrun, rounds
 from bridge_bench.read import results
 
@@ -142,14 +142,14 @@ def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, lo
     from bridge_bench.measure import bindings
 
     def one() -> float:
-        layout = sampling.randomize_layout()  # noqa: F841 - kept alive while timing
+        layout = process.randomize_layout()  # noqa: F841 - kept alive while timing
         call = bindings.prepare(path_id, inputs.Case(size))
         call()
         return min(timeit.Timer(call).repeat(loops, calls)) / calls
 
     per_process = []
     for _ in range(processes):
-        per_process.append(sampling.in_child(one))
+        per_process.append(child.in_child(one))
         time.sleep(TIGHT_GAP_S)
     return estimate.published(per_process)
 

@@ -4,8 +4,8 @@ cases that look in it.
 One asv process per round: asv forks every benchmark process of one `asv run` from one forkserver,
 so within one `asv run` all looks share its libraries' addresses; a new asv process per round gives
 every round a new forkserver, so the looks sample those layouts too (README, "What is timed").
-The rounds of one run share their record of looks (`sampling.Looks`, named by
-`sampling.RUN_VARIABLE`).
+The rounds of one run share their record of looks (`record.Looks`, named by
+`record.RUN_VARIABLE`).
 
 Round 1 runs everything selected (timings, counts, peak memory, CUDA, context). Before each later
 round the driver reads every case's record and asks `bridge_bench.measure.plan` which cases look in it:
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge_bench import estimate, suite
-from bridge_bench.measure import plan, sampling
+from bridge_bench.measure import plan, record
 from bridge_bench.drive import asvrun
 
 
@@ -60,19 +60,19 @@ def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None
     """
     start = time.monotonic()
     with looks_record(env, mode, keep_looks) as run_env:
-        run_id = run_env[sampling.RUN_VARIABLE]
+        run_id = run_env[record.RUN_VARIABLE]
         last = plan.last_round(rounds, mode)
         of = f"of {'at most ' * (mode == 'adaptive')}{last}"
         commit = _round(config, machine, list(bench), run_env, 1, f"{label}: round 1 {of}: every selected case",
                         extra, python, managed)
         for r in range(2, last + 1):
-            cases = due_cases(sampling.records(run_id), r, mode)
+            cases = due_cases(record.records(run_id), r, mode)
             if cases:
                 _round(config, machine, schedule(cases, bench), run_env, r, f"{label}: round {r} {of}: {len(cases)} cases",
                        extra, python, managed)
             elif mode == "adaptive":
                 break  # every case's figure is known: no later round would look
-        states = sampling.records(run_id)
+        states = record.records(run_id)
         print(f"{label}: {summary(states)}; {time.monotonic() - start:.0f} s", file=sys.stderr)
     estimate.finalize(asvrun.results_dir(config))
     return Outcome(commit, {s["case"]: s["refused"] for s in states if s.get("refused") and "case" in s})
@@ -120,17 +120,17 @@ def summary(states: list[dict]) -> str:
 
 @contextlib.contextmanager
 def looks_record(env: dict[str, str] | None = None, mode: str = "adaptive", keep: Path | None = None):
-    """`env` (default: this process's) naming a new `sampling.Looks` record and the run's mode;
+    """`env` (default: this process's) naming a new `record.Looks` record and the run's mode;
     the record is removed afterwards (copied to `keep` first, when given)."""
     if mode not in plan.MODES:
         raise ValueError(f"unknown mode {mode!r}; known: {', '.join(plan.MODES)}")
     run_id = uuid.uuid4().hex
     try:
-        yield {**(os.environ if env is None else env), sampling.RUN_VARIABLE: run_id, plan.MODE_VARIABLE: mode}
+        yield {**(os.environ if env is None else env), record.RUN_VARIABLE: run_id, plan.MODE_VARIABLE: mode}
     finally:
-        if keep is not None and sampling.looks_folder(run_id).exists():
-            shutil.copytree(sampling.looks_folder(run_id), keep, dirs_exist_ok=True)
-        shutil.rmtree(sampling.looks_folder(run_id), ignore_errors=True)
+        if keep is not None and record.looks_folder(run_id).exists():
+            shutil.copytree(record.looks_folder(run_id), keep, dirs_exist_ok=True)
+        shutil.rmtree(record.looks_folder(run_id), ignore_errors=True)
 
 
 def private_run(config: Path, workdir: Path, machine: str, bench: list[str], rounds: int = plan.LOOKS,
@@ -166,7 +166,7 @@ def paired(config: Path, sides: dict[str, tuple[str | None, dict[str, str]]], be
         for r in range(1, rounds + 1):
             for name in (names if r % 4 in (1, 0) else names[::-1]):
                 conf, env, python = prepared[name]
-                cases = due_cases(sampling.records(env[sampling.RUN_VARIABLE]), r, "rigorous") if r > 1 else []
+                cases = due_cases(record.records(env[record.RUN_VARIABLE]), r, "rigorous") if r > 1 else []
                 if r == 1 or cases:
                     selection = list(bench) if r == 1 else schedule(cases, bench)
                     _round(conf, machine, selection, env, r, f"paired: round {r} of {rounds}: {name}", python=python)

@@ -20,7 +20,7 @@ import ctypes
 import statistics
 import timeit
 
-from bridge_bench.measure import sampling
+from bridge_bench.measure import record, timing
 
 #: One reading times copies for this long.
 READING_S = 0.3
@@ -40,9 +40,9 @@ def memory_bandwidth(seconds: float = READING_S, size: int = SIZE) -> float:
         start = timeit.default_timer()
         ctypes.memmove(target, source, size)
         return timeit.default_timer() - start
-    return size / statistics.median(sampling.repeat_for(copy, seconds)) / 1e9
+    return size / statistics.median(timing.repeat_for(copy, seconds)) / 1e9
 
 
 def run_reading() -> float:
     """A reading added to this run's record; the median of the run's readings so far."""
-    return sampling.run_median(READINGS, memory_bandwidth())
+    return record.run_median(READINGS, memory_bandwidth())

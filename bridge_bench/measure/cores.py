@@ -12,7 +12,7 @@ at once, and returns `threads` x one / together (the median over pairs): 1.85-1.
 an idle 2-core machine, 1.0 beside a busy loop. The work is hashlib's sha256 of a 64 KiB block,
 which releases the GIL and stays in the core's own cache; `ctypes.memmove` of 256 KiB read 1.0 on
 the idle machine (each call is 4 us, less than handing the GIL over). Each round of a run adds a
-reading to the run's record (`sampling.record_folder`) and `track_parallel_speedup` reports the
+reading to the run's record (`record.record_folder`) and `track_parallel_speedup` reports the
 median so far, so the run's figure covers all its rounds, not one moment.
 """
 
@@ -24,7 +24,7 @@ import threading
 import timeit
 from typing import Callable
 
-from bridge_bench.measure import sampling
+from bridge_bench.measure import record, timing
 
 #: One reading lasts this long (pairs of one-thread and all-thread timings).
 READING_S = 0.3
@@ -37,7 +37,7 @@ READINGS = "parallel-speedup"
 
 def _hashing() -> Callable[[], None]:
     """The default block of work: sha256 of `BLOCK`, repeated to last `WORK_S` on one thread."""
-    repeats = sampling.calibrate(timeit.Timer(lambda: hashlib.sha256(BLOCK)), WORK_S)
+    repeats = timing.calibrate(timeit.Timer(lambda: hashlib.sha256(BLOCK)), WORK_S)
 
     def work() -> None:
         for _ in range(repeats):
@@ -77,9 +77,9 @@ def parallel_speedup(threads: int, seconds: float = READING_S, work: Callable[[]
         work()
         one = timeit.default_timer() - start
         return threads * one / _together(work, threads)
-    return statistics.median(sampling.repeat_for(pair, seconds))
+    return statistics.median(timing.repeat_for(pair, seconds))
 
 
 def run_reading(threads: int) -> float:
     """A reading added to this run's record; the median of the run's readings so far."""
-    return sampling.run_median(READINGS, parallel_speedup(threads))
+    return record.run_median(READINGS, parallel_speedup(threads))

@@ -11,7 +11,7 @@ each round of a run reads it (`track_call_time`, the median of the run's reading
 The call is `memoryview(buffer).cast("B")`: a call from Python into C that builds and drops
 objects through the buffer protocol, as the bridge's zero-copy calls do, in code of neither torch
 nor numpy, so an upgrade of either cannot move it. A reading times it as a look times a case
-(bridge_bench.measure.sampling: the fastest batch of each 10 ms window) and reads it as a case's figure is
+(bridge_bench.measure.timing: the fastest batch of each 10 ms window) and reads it as a case's figure is
 read (bridge_bench.estimate: the median of the windows within 1.2x of the fastest), and the run's
 value is read the same way over its rounds' readings. A plain median followed the noise instead:
 in four runs made in a heavy noisy stretch, rounds read 195-230 ns or 340-470 ns, and the medians
@@ -24,7 +24,7 @@ from __future__ import annotations
 import timeit
 
 from bridge_bench import estimate
-from bridge_bench.measure import sampling
+from bridge_bench.measure import record, timing
 
 #: One reading times windows for this long.
 READING_S = 0.3
@@ -40,11 +40,11 @@ def _call():
 def call_time(seconds: float = READING_S) -> float:
     """Nanoseconds per call: of windows timed for `seconds` (at least 3), each its fastest batch, the
     median of those within `estimate.QUIET` of the fastest."""
-    number = sampling.calibrate(timeit.Timer(_call))
-    windows = sampling.repeat_for(lambda: sampling.time_window(_call, number, warmup_batches=0).seconds, seconds)
+    number = timing.calibrate(timeit.Timer(_call))
+    windows = timing.repeat_for(lambda: timing.time_window(_call, number, warmup_batches=0).seconds, seconds)
     return estimate.published(windows) * 1e9
 
 
 def run_reading() -> float:
     """A reading added to this run's record; the run's value so far, read as a case's figure is."""
-    return estimate.published(sampling.run_readings(READINGS, call_time()))
+    return estimate.published(record.run_readings(READINGS, call_time()))

@@ -1,7 +1,7 @@
 """How many looks a timed case gets: the staged design (`adaptive`, the default) and the fixed one (`rigorous`).
 
-A look is one window of one fresh benchmark process, one per asv round (bridge_bench.measure.sampling);
-what a case's looks were is its record (`sampling.Looks`). This module reads a record and says
+A look is one window of one fresh benchmark process, one per asv round (bridge_bench.measure.timing);
+what a case's looks were is its record (`record.Looks`). This module reads a record and says
 whether the case looks in a round. The benchmark process asks it before looking, and the driver
 (bridge_bench.drive.asvrun) asks it before a round, so that a case that will not look is not even given
 a process: one costs ~20 ms of asv's bookkeeping, a fork and an exit.
@@ -36,7 +36,7 @@ import math
 import os
 
 from bridge_bench import classes, estimate
-from bridge_bench.measure import sampling
+from bridge_bench.measure import timing
 
 MODES = ("adaptive", "rigorous")
 MODE_VARIABLE = "BRIDGE_BENCH_LOOKS"
@@ -59,7 +59,7 @@ FIRST_LOOKS = 4
 AGREE = {"call-bound": 1.05, "in-cache": 1.08, "memory-bound": 1.15}
 #: adaptive: kept looks a known figure is the median of.
 MIN_KEPT = 3
-#: Looks that held a quiet moment (the canary, bridge_bench.measure.sampling) before a figure is known,
+#: Looks that held a quiet moment (the canary, bridge_bench.measure.timing) before a figure is known,
 #: and below which a fast case extends its last looks.
 QUIET_LOOKS = 2
 #: A fast case short of quiet looks may extend each of its last this-many looks.
@@ -93,9 +93,9 @@ def case_class(state: dict) -> str:
 
 
 def slow(state: dict) -> bool:
-    """A case whose call takes a batch or more (`sampling.BATCH_S`: a copy of megabytes)."""
+    """A case whose call takes a batch or more (`timing.BATCH_S`: a copy of megabytes)."""
     samples = state.get("samples") or []
-    return bool(samples) and min(samples) >= sampling.BATCH_S
+    return bool(samples) and min(samples) >= timing.BATCH_S
 
 
 def settled(state: dict) -> bool:

@@ -4,7 +4,7 @@ For each path x dtype x layout it records whether the result shares memory with 
 (overlapping address ranges, and whether an in-place write shows on the other side), the dtype in
 and out, or the exception type and the first line of its message. Some cases abort the interpreter
 (a C++ exception turned into SIGABRT), so worker processes that each import torch once take cases
-one at a time over a pipe and run each in a forked child (`sampling.in_child`, as the benchmarks'
+one at a time over a pipe and run each in a forked child (`child.in_child`, as the benchmarks'
 first look at a case does): a child that dies is recorded as a crash with its signal and what it
 said, and the worker goes on.
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bridge_bench import catalogue, inputs, outcomes
-from bridge_bench.measure import sampling, sources
+from bridge_bench.measure import child, sources
 
 #: Small enough to be instant, an odd power of two so the 2-D layouts are not square (4 x 8 floats).
 DEFAULT_SIZE = 128
@@ -123,8 +123,8 @@ def probe(job: Job) -> dict:
 def tried(job: Job) -> dict:
     """`probe(job)` in a forked child: a crash or a hang is the case's record, not the worker's end."""
     try:
-        return sampling.in_child(lambda: probe(job), timeout_s=CASE_TIMEOUT_S)
-    except sampling.Crashed as crash:
+        return child.in_child(lambda: probe(job), timeout_s=CASE_TIMEOUT_S)
+    except child.Crashed as crash:
         return {**job.key(), "outcome": "crash", "signal": crash.signal, **({"error": crash.said} if crash.said else {})}
 
 

@@ -62,7 +62,7 @@ from bridge_bench.read import problems, results, runfiles
 #: 64 MiB copy moved 1.5x between quiet runs and 2x between noisy ones); with the three estimates
 #: agreeing, 1.25 flagged 10 and 18 of 2532 and caught 93 % and 86 % (quiet, noisy), where the
 #: published figure with the fastest look at 1.30 flagged 12 and 142 and caught 94 % and 85 %.
-#: Those 64 MiB copies had 6 looks; with adaptive looks (bridge_bench.measure.sampling) 1.25 flagged none
+#: Those 64 MiB copies had 6 looks; with adaptive looks (bridge_bench.measure.plan) 1.25 flagged none
 #: of a new quiet set and caught 100 %.
 FACTORS = {"call-bound": 1.11, "in-cache": 1.20, "memory-bound": 1.25}
 #: A call-bound case's fastest look must move by half the factor's margin, but never more than
