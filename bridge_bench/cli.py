@@ -12,7 +12,7 @@ from pathlib import Path
 from bridge_bench import catalogue, errors, estimate, inputs, suite
 from bridge_bench.measure import context, plan
 from bridge_bench.drive import asvrun, fidelity, releases, rounds
-from bridge_bench.read import problems
+from bridge_bench.read import problems, sweep_folder
 
 EXIT_BAD_INPUT = 2
 #: A bug in bridge-bench itself: the traceback is printed; the nightly workflow fails on it.
@@ -90,7 +90,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_releases(args) -> int:
-    return releases.run(args.config or releases.default(releases.CONFIG), args.machine, args.torch, args.keep_envs)
+    return releases.run(args.config or sweep_folder.default(sweep_folder.CONFIG), args.machine, args.torch, args.keep_envs)
 
 
 def cmd_finalize(args) -> int:
@@ -221,7 +221,7 @@ def cmd_report(args) -> int:
 def cmd_releases_report(args) -> int:
     from bridge_bench.write import releases_report
 
-    releases_report.build(args.results_dir or releases.default(releases.RESULTS), args.semantics, args.out,
+    releases_report.build(args.results_dir or sweep_folder.default(sweep_folder.RESULTS), args.semantics, args.out,
                           progress=releases_report.print_progress)
     print(args.out / "index.html")
     return 0
@@ -284,8 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "releases", cmd_releases, "the suite and the probe on every torch x numpy pair of asv.releases.json",
                  "--machine", needs_torch=True)
-    p.add_argument("--config", type=Path, help=f"asv configuration of the sweep (default: ./{releases.CONFIG}; "
-                   f"./{releases.FORMER[releases.CONFIG]}, its former name, where only that exists)")
+    p.add_argument("--config", type=Path, help=f"asv configuration of the sweep (default: ./{sweep_folder.CONFIG}; "
+                   f"./{sweep_folder.FORMER[sweep_folder.CONFIG]}, its former name, where only that exists)")
     p.add_argument("--torch", nargs="+", help="only the pairs of these torch versions (default: every pair)")
     p.add_argument("--keep-envs", action="store_true", help="keep each environment after measuring it (3-6 GB each)")
 
@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "releases-report", cmd_releases_report,
                  "cost and behaviour across torch releases, from `bridge-bench releases`")
     p.add_argument("results_dir", nargs="?", type=Path,
-                   help=f"the sweep's results folder (default: {releases.RESULTS}; {releases.FORMER[releases.RESULTS]}, "
+                   help=f"the sweep's results folder (default: {sweep_folder.RESULTS}; {sweep_folder.FORMER[sweep_folder.RESULTS]}, "
                         "its former name, where only that exists)")
     p.add_argument("--semantics", type=Path,
                    help="folder of the sweep's probes (default: semantics/ beside the results folder)")

@@ -18,7 +18,7 @@ from packaging.version import Version
 
 from bridge_bench import cli, outcomes
 from bridge_bench.drive import asvrun, releases
-from bridge_bench.read import results
+from bridge_bench.read import results, sweep_folder
 from bridge_bench.write import releases_report
 
 CONFIG = ROOT / "asv.releases.json"
@@ -101,7 +101,7 @@ def test_the_sweep_goes_on_past_a_failed_pair_and_records_every_pair(tmp_path, m
     assert not any((tmp_path / "env").iterdir())  # every environment removed once measured
     # run again for one release: its pairs are replaced in the record, the others kept
     releases.sweep(config, "test-machine", ["2.2.2"])
-    record = releases.read_record(tmp_path)
+    record = sweep_folder.read_record(tmp_path)
     assert sorted((r["torch"], r["numpy"]) for r in record) == [
         ("2.0.1", "1.26.4"), ("2.2.2", "1.26.4"), ("2.4.1", "1.26.4"), ("2.4.1", "2.2.6")]
 
@@ -248,6 +248,6 @@ def test_a_checkout_with_only_the_former_configuration_is_swept_with_it_and_told
     assert swept[-1] == Path("other.json")
     # the report's results folder likewise: a sweep made before the rename is still found
     (tmp_path / ".asv/history/results").mkdir(parents=True)
-    assert releases.default(releases.RESULTS) == Path(".asv/history/results")
+    assert sweep_folder.default(sweep_folder.RESULTS) == Path(".asv/history/results")
     (tmp_path / ".asv/releases/results").mkdir(parents=True)
-    assert releases.default(releases.RESULTS) == Path(".asv/releases/results")
+    assert sweep_folder.default(sweep_folder.RESULTS) == Path(".asv/releases/results")

@@ -27,6 +27,7 @@ from pathlib import Path
 from bridge_bench import inputs, suite
 from bridge_bench.measure import context, plan
 from bridge_bench.drive import asvrun, rounds
+from bridge_bench.read import sweep_folder
 
 #: What each pair runs: the size sweep of every host path (timed looks and counts), the dtype and
 #: layout sweeps at the in-cache size only (the per-element and per-layout cost of a release; the
@@ -37,16 +38,8 @@ BENCH = [
       for b in suite.BENCHMARKS if b.module in ("bench_dtypes", "bench_layouts")],
     *[suite.regex(b) for b in suite.CONTEXT_TRACKS],
 ]
-#: The record of a sweep (one entry per pair: times, disk, what failed), beside its results.
-RECORD = "sweep.json"
-#: The sweep's configuration, and the results folder it names (what `releases-report` reads).
-CONFIG = Path("asv.releases.json")
-RESULTS = Path(".asv/releases/results")
-#: Their names before `bridge-bench history` became `releases`, still read for one release.
-FORMER = {CONFIG: Path("asv.history.json"), RESULTS: Path(".asv/history/results")}
 #: While the sweep waits for a build, it says what pip is at this often.
 HEARTBEAT_S = 15
-SEMANTICS = "semantics"
 
 
 class PairFailed(RuntimeError):
@@ -107,17 +100,6 @@ def pairs(config: Path, torch_versions: list[str] | None = None) -> list[Pair]:
                                   f"its matrix has {', '.join(dict.fromkeys(p.torch for p in found))}")
         found = [p for p in found if p.torch in torch_versions]
     return found
-
-
-def default(path: Path) -> Path:
-    """`path` (CONFIG or RESULTS) in the working folder; where only its former name is there, that one,
-    with a one-line note on stderr: a checkout or a sweep from before the rename keeps working."""
-    former = FORMER[path]
-    if path.exists() or not former.exists():
-        return path
-    print(f"bridge-bench: warning: no {path}; reading {former}, its former name, which is read until the next "
-          "release only", file=sys.stderr)
-    return former
 
 
 def single_config(config: Path, pair: Pair, workdir: Path) -> Path:
@@ -238,7 +220,7 @@ class _Builder:
 def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, keep: bool = False,
           bench: list[str] = BENCH, looks: int = plan.LOOKS) -> list[Outcome]:
     """Build, measure, probe and remove every pair in order (module docstring); the outcome of each,
-    also written to RECORD beside the results. A pair that fails is recorded and the sweep goes on."""
+    also written to sweep_folder.RECORD beside the results. A pair that fails is recorded and the sweep goes on."""
     todo = pairs(config, torch_versions)
     results = asvrun.results_dir(config)
     workdir = results.parent
@@ -264,7 +246,7 @@ def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, k
             measure(pair, configs[pair.name], machine, bench, looks)
             outcome.run_s = time.monotonic() - start
             start = time.monotonic()
-            probe(pair, workdir / SEMANTICS / f"{pair.name}.json")
+            probe(pair, workdir / sweep_folder.SEMANTICS / f"{pair.name}.json")
             outcome.probe_s = time.monotonic() - start
             outcome.status = "ok"
         except (PairFailed, asvrun.AsvError) as exc:
@@ -292,17 +274,11 @@ def run(config: Path, machine: str, torch_versions: list[str] | None = None, kee
               + (f": {o.error}" if o.error else ""), file=sys.stderr)
     if failed:
         print("bridge-bench: error: " + "; ".join(f"torch {o.torch} + numpy {o.numpy} failed" for o in failed)
-              + f" (reasons above and in {RECORD}); the other pairs' results are kept", file=sys.stderr)
+              + f" (reasons above and in {sweep_folder.RECORD}); the other pairs' results are kept", file=sys.stderr)
     return 1 if failed else 0
 
 
 def _remember(workdir: Path, outcome: Outcome) -> None:
-    """Add `outcome` to RECORD, replacing an earlier outcome of the same pair (a sweep run again)."""
-    kept = [o for o in read_record(workdir) if o["name"] != outcome.name]
-    (workdir / RECORD).write_text(json.dumps(kept + [asdict(outcome)], indent=1) + "\n")
-
-
-def read_record(workdir: Path) -> list[dict]:
-    """The outcomes `sweep` wrote into `workdir` (the results folder's parent); [] if none."""
-    file = Path(workdir) / RECORD
-    return json.loads(file.read_text()) if file.is_file() else []
+    """Add `outcome` to sweep_folder.RECORD, replacing an earlier outcome of the same pair (a sweep run again)."""
+    kept = [o for o in sweep_folder.read_record(workdir) if o["name"] != outcome.name]
+    (workdir / sweep_folder.RECORD).write_text(json.dumps(kept + [asdict(outcome)], indent=1) + "\n")

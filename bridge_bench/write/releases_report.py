@@ -25,8 +25,7 @@ import pandas as pd
 from packaging.version import Version
 
 from bridge_bench import catalogue, errors, inputs, outcomes, suite
-from bridge_bench.drive import releases
-from bridge_bench.read import analysis, compare, results
+from bridge_bench.read import analysis, compare, results, sweep_folder
 from bridge_bench.write import plots, render
 from bridge_bench.write.render import Section
 
@@ -314,13 +313,13 @@ def build(results_dir: Path, semantics_dir: Path | None, out: Path, progress=Non
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ReleasesError(f"{results_dir}: no such results folder; `bridge-bench releases` makes one")
-    semantics_dir = Path(semantics_dir) if semantics_dir else results_dir.parent / releases.SEMANTICS
+    semantics_dir = Path(semantics_dir) if semantics_dir else results_dir.parent / sweep_folder.SEMANTICS
     render.prepare(out, [results_dir, semantics_dir])
     step(f"loading {results_dir}")
     frame = load(results_dir)
     found = probes(semantics_dir) if semantics_dir.is_dir() else {}
     step(f"{len(frame)} values of {frame['env'].nunique()} environments, {len(found)} probes")
-    built = sections(frame, found, releases.read_record(results_dir.parent))
+    built = sections(frame, found, sweep_folder.read_record(results_dir.parent))
     render.write(built, out, TITLE, [], {})
     step(f"done: {out / 'index.html'}")
 
