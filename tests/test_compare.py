@@ -18,7 +18,8 @@ import pytest
 from bridge_bench import catalogue, estimate, suite
 from bridge_bench.measure import context
 from bridge_bench.drive import asvrun, rounds
-from bridge_bench.read import compare
+from bridge_bench.read import compare, gate
+from bridge_bench.write import comparison
 from conftest import MACHINE, RECORDED_ROUNDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +101,7 @@ def test_classes_follow_the_baselines_time_and_the_unit(baseline):
 
 @pytest.mark.parametrize("path, size", [("from_numpy", 8), ("numpy", 64 * MiB), ("np_copy", 4096)])
 def test_a_call_bound_slowdown_past_the_factor_is_a_regression(baseline, tmp_path, path, size):
-    slowdown = compare.FACTORS["call-bound"] * 1.05
+    slowdown = gate.FACTORS["call-bound"] * 1.05
     slower = scaled_copy(baseline, tmp_path / "slow", path, slowdown)
     result = compare.compare(compare.Side(baseline), compare.Side(slower))
     row = one(result, path, size)
@@ -120,8 +121,8 @@ def test_changes_inside_the_factors_are_not_flagged(baseline, tmp_path):
     result = compare.compare(compare.Side(base), compare.Side(mild))
     assert not len(result.regressions)
     assert not len(compare.compare(compare.Side(base), compare.Side(mild),
-                                   compare.factors_for(call=1.1)).regressions)
-    flagged = compare.compare(compare.Side(base), compare.Side(mild), compare.factors_for(memory=1.1))
+                                   gate.factors_for(call=1.1)).regressions)
+    flagged = compare.compare(compare.Side(base), compare.Side(mild), gate.factors_for(memory=1.1))
     assert list(flagged.regressions["path"]) == ["clone"]
 
 
@@ -210,8 +211,8 @@ def test_memory_bound_looks_that_overlap_are_not_a_change(baseline, tmp_path):
     assert row.kind == "memory-bound" and row.ratio > 1.5 and row.status == "same"
     slower = with_looks(baseline, tmp_path / "slower", "tensor", 64 * MiB, [x * 1.5 for x in first])
     assert one(compare.compare(compare.Side(base), compare.Side(slower)), "tensor", 64 * MiB).status == "regression"
-    assert not compare.looks_differ(first, second) and compare.looks_differ(first, [x * 1.5 for x in first])
-    assert compare.looks_differ([1.0, 1.1], [1.0, 1.1]), "too few looks for the test to say: the estimates decide"
+    assert not gate.looks_differ(first, second) and gate.looks_differ(first, [x * 1.5 for x in first])
+    assert gate.looks_differ([1.0, 1.1], [1.0, 1.1]), "too few looks for the test to say: the estimates decide"
 
 
 def with_reading(results: Path, dest: Path, track: suite.Benchmark, value: float) -> Path:
@@ -257,7 +258,7 @@ def test_a_threaded_copy_is_not_judged_against_a_run_that_had_more_free_cores(ba
     assert one(result, "from_numpy", 8).status == "regression", "a call-bound case does not use the pool"
     assert one(result, "np_copy", 32 * KiB).status == "regression", "numpy copies on one thread"
     assert result.summary()["contended"] == 1
-    text = compare.render_text(result)
+    text = comparison.render_text(result)
     assert "1 contended" in text and "parallel speedup 1.00 in the candidate's run, 1.90 in the baseline's" in text
     back = compare.compare(compare.Side(busy), compare.Side(quiet))
     assert one(back, "clone", 64 * MiB).status == "contended", "faster with more free cores: not an improvement"
@@ -288,18 +289,18 @@ def test_a_call_bound_case_is_judged_against_the_runs_cpu_speed(baseline, tmp_pa
     assert small.status == "same" and small.ratio == pytest.approx(1.2) and small.expected == pytest.approx(1.1)
     assert one(result, "np_copy", 32 * KiB).status == "same", "an in-cache copy: the CPU's work too"
     assert one(result, "tensor", 64 * MiB).expected == 1.0, "memory-bound: its own time"
-    text = compare.render_text(result)
+    text = comparison.render_text(result)
     assert "judged against the runs' CPU speed (a fixed call took 110.0 ns in the candidate's run, 100.0 in" in text
     same_cpu = compare.compare(compare.Side(usual), compare.Side(with_reading(slower, tmp_path / "same_cpu",
                                                                              suite.CALL_TIME, 100.0)))
     assert one(same_cpu, "from_numpy", 8).status == "regression", "1.2x slower on the same CPU"
-    assert "CPU speed" not in compare.render_text(same_cpu)
+    assert "CPU speed" not in comparison.render_text(same_cpu)
     hidden = scaled_copy(baseline, tmp_path / "hidden", "from_numpy", 1.10)
     fast_cpu = compare.compare(compare.Side(usual), compare.Side(with_reading(hidden, tmp_path / "fast_cpu",
                                                                              suite.CALL_TIME, 95.0)))
     row = one(fast_cpu, "from_numpy", 8)
     assert row.status == "regression" and row.ratio == pytest.approx(1.10), "1.10 / 0.95 = 1.16 past 1.11"
-    assert "vs machine" in compare.render_text(fast_cpu) and "1.16x" in compare.render_text(fast_cpu)
+    assert "vs machine" in comparison.render_text(fast_cpu) and "1.16x" in comparison.render_text(fast_cpu)
     unknown = compare.compare(compare.Side(without_readings(baseline, tmp_path / "unread")), compare.Side(slow_cpu))
     assert unknown.machine.cpu_slowdown == 1.0 and one(unknown, "from_numpy", 8).status == "regression"
     proc = subprocess.run([sys.executable, "-m", "bridge_bench.cli", "compare", usual, slow_cpu, "--json"],
@@ -330,7 +331,7 @@ def test_one_sided_cases_are_listed_apart(baseline, tmp_path):
     frame, _ = compare.Side(baseline).load()
     references = frame[frame["direction"] == catalogue.REFERENCE]
     assert sorted(set(result.only_baseline["path"])) == ["clone", "copy_", "np_copy", "np_copyto"]
-    assert f"{len(references)} cases only in the baseline" in compare.render_text(result)
+    assert f"{len(references)} cases only in the baseline" in comparison.render_text(result)
 
 
 def test_cli_exit_codes_markdown_and_json(baseline, tmp_path):
@@ -347,7 +348,7 @@ def test_cli_exit_codes_markdown_and_json(baseline, tmp_path):
     assert worse.stdout.startswith("## bridge-bench compare: regressions found") and "| regression" in worse.stdout
     data = json.loads(run(baseline, slower, "--json").stdout)
     assert data["summary"]["regression"] == 1 and data["cases"][0]["path"] == "np_copy"
-    assert data["factors"]["call-bound"] == compare.FACTORS["call-bound"]
+    assert data["factors"]["call-bound"] == gate.FACTORS["call-bound"]
     for args, named in (([tmp_path / "missing", baseline], "missing"),
                         ([baseline, baseline, "--baseline-filter", "gpu=1"], "'gpu=1'"),
                         ([baseline, baseline, "--candidate-filter", "torch=0.1"], "no measured results"),
@@ -363,7 +364,7 @@ def test_an_ambiguous_side_asks_to_be_narrowed(baseline, tmp_path):
     data = json.loads(file.read_text())
     data["commit_hash"] = "0" * 40
     file.with_name("00000000-" + file.name.split("-", 1)[1]).write_text(json.dumps(data))
-    with pytest.raises(compare.CompareError, match="several results per case.*commit"):
+    with pytest.raises(gate.CompareError, match="several results per case.*commit"):
         compare.compare(compare.Side(both), compare.Side(baseline))
     narrowed = compare.compare(compare.Side(both, {"commit": "00000000"}), compare.Side(baseline))
     assert not len(narrowed.regressions)
@@ -386,15 +387,15 @@ def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_
     assert len(noise.cases) == 3 * len(ZERO_COPY + COPIES[2:])
     counts = noise.cases[noise.cases["kind"] == "count"]
     assert len(counts) == 2 * len(ZERO_COPY + COPIES[2:]) and set(counts["status"]) == {"same"}, \
-        compare.render_text(noise)
+        comparison.render_text(noise)
     cores = noise.machine.cores
     assert None not in cores, "both runs read the machine"
     if min(cores) >= BOTH_CORES:
-        assert set(noise.cases["status"]) == {"same"}, compare.render_text(noise)
+        assert set(noise.cases["status"]) == {"same"}, comparison.render_text(noise)
     else:
         with capsys.disabled():
             print(f"\nparallel speedup {cores}: a busy process beside the runs; timing verdicts not asserted:\n"
-                  + compare.render_text(noise))
+                  + comparison.render_text(noise))
 
     if context.thp_enabled() not in ("always", "madvise"):
         pytest.skip(f"transparent huge pages are '{context.thp_enabled()}' here: torch cannot ask for them")
@@ -402,7 +403,7 @@ def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_
     result = compare.compare(compare.Side(baseline), compare.Side(with_thp))
     faults = result.cases[result.cases["benchmark"].str.endswith(suite.FAULTS)]
     fewer = faults[faults["status"] == "improvement"]
-    assert set(fewer["path"]) == {"tensor", "clone"}, compare.render_text(result, everything=True)
+    assert set(fewer["path"]) == {"tensor", "clone"}, comparison.render_text(result, everything=True)
     assert (fewer["ratio"] < 0.1).all()
     moved = result.cases[(result.cases["kind"] == "count") & (result.cases["status"] != "same")]
-    assert not set(moved["path"]) & {p for p, _ in ZERO_COPY}, compare.render_text(result)
+    assert not set(moved["path"]) & {p for p, _ in ZERO_COPY}, comparison.render_text(result)

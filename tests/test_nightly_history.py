@@ -13,7 +13,8 @@ import sys
 import pytest
 
 from bridge_bench import suite
-from bridge_bench.read import compare
+from bridge_bench.read import compare, gate
+from bridge_bench.write import comparison
 from conftest import FULLRUN, result_file
 
 DAY_MS = 24 * 3600 * 1000
@@ -47,7 +48,7 @@ def nights(folder, factors, first=0):
 
 
 def timed(result):
-    return result.cases[result.cases["kind"].isin(list(compare.FACTORS))]
+    return result.cases[result.cases["kind"].isin(list(gate.FACTORS))]
 
 
 def test_a_drift_of_5_percent_a_night_is_caught_against_the_history_not_night_to_night(tmp_path):
@@ -59,7 +60,7 @@ def test_a_drift_of_5_percent_a_night_is_caught_against_the_history_not_night_to
     # the baseline is each case's second best of the five nights before: night 1, 1.05**4 = 1.22x ago
     assert call_bound["ratio"].round(4).eq(round(1.05**4, 4)).all()
     assert len(call_bound) > 500 and call_bound["status"].eq("regression").all()
-    assert "second best of the newest 5 runs" in compare.render_text(gated)
+    assert "second best of the newest 5 runs" in comparison.render_text(gated)
 
 
 def test_one_slow_night_and_one_lucky_night_set_no_bar(tmp_path):
@@ -84,7 +85,7 @@ def test_a_history_of_several_machines_is_refused_by_name(tmp_path):
     data = json.loads(result_file(FULLRUN).read_text())
     data["params"]["machine"] = "other-machine"
     (other / result_file(FULLRUN).name).write_text(json.dumps(data))
-    with pytest.raises(compare.CompareError, match="one machine and environment"):
+    with pytest.raises(gate.CompareError, match="one machine and environment"):
         compare.compare(compare.Side(tmp_path / "results", history=3), compare.Side(FULLRUN))
 
 
@@ -127,8 +128,8 @@ def test_cuda_cases_are_gated_once_three_nights_of_the_machine_exist(tmp_path, b
     host = timed(gated)
     host = host[host["sweep_base"] != "cuda"]
     assert "new" not in set(host["status"]) and (host["status"] == "regression").mean() > 0.99, "gated from night one"
-    if before < compare.CUDA_NIGHTS:
+    if before < gate.CUDA_NIGHTS:
         assert transfers["status"].eq("new").all() and gated.summary()["new"] == len(transfers)
-        assert f"{len(transfers)} new (CUDA, under 3 nights: not gated)" in compare.render_text(gated)
+        assert f"{len(transfers)} new (CUDA, under 3 nights: not gated)" in comparison.render_text(gated)
     else:
         assert transfers["status"].eq("regression").all() and not gated.summary()["new"]

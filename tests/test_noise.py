@@ -18,7 +18,7 @@ def test_the_gate_on_a_run_against_itself_and_against_known_slowdowns(recorded_r
     """What the gate catches of a run against itself slowed in every look by a known factor: the
     recorded full run (fixed data, so exact figures) and the shared run of this machine (its looks
     are whatever the machine gave: only what does not depend on their spread)."""
-    summary, false = noise.gate([noise.load_run(FULLRUN)] * 2, slowdowns=(1.05, 1.15, 1.25, 1.5))
+    summary, false = noise.flags_between([noise.load_run(FULLRUN)] * 2, slowdowns=(1.05, 1.15, 1.25, 1.5))
     assert len(false) == 0 and (summary["false flags"] == 0).all()
     assert summary.loc["call-bound", "1.15x caught"] == 1.0, summary
     assert summary.loc["in-cache", "1.25x caught"] == 1.0, summary
@@ -27,7 +27,7 @@ def test_the_gate_on_a_run_against_itself_and_against_known_slowdowns(recorded_r
     # Mann-Whitney at p = 0.01 (docs/methodology.md): the recorded run's power, kept from falling.
     assert summary.loc["memory-bound", "1.5x caught"] >= 0.79, summary
     run = noise.load_run(recorded_run.results)
-    summary, false = noise.gate([run, run], slowdowns=(1.05, 1.25))
+    summary, false = noise.flags_between([run, run], slowdowns=(1.05, 1.25))
     assert len(false) == 0 and (summary["false flags"] == 0).all()
     assert summary.loc["call-bound", "1.25x caught"] == 1.0 and summary.loc["call-bound", "1.05x caught"] == 0.0
 

@@ -25,9 +25,9 @@ from bridge_bench.read import results, runfiles
 from bridge_bench.read.results import RUN
 
 #: One run: what produced a set of numbers together. Ceilings and ratios never cross runs.
-#: Context columns that change copy speed and are varied on purpose (field notes). A pair of runs
+#: Context columns that change copy speed and are varied on purpose (docs/methodology.md, "The readings of the machine"). A pair of runs
 #: differing in exactly one of these (all else equal) is a controlled comparison.
-FACTORS = ["torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE"]
+CONTEXT_COLUMNS = ["torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE"]
 #: Context that must match for two runs to be comparable: same kind of hardware and OS. The machine
 #: name and asv env name are left out: they usually *encode* the factor being varied.
 SAME_HARDWARE = ["cpu", "num_cpu", "os", "gpu", "thp_defrag"]
@@ -99,7 +99,7 @@ def of_run(table: pd.DataFrame, run: tuple) -> pd.DataFrame:
 
 def runs(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per run with its context and date, oldest first."""
-    cols = [*RUN, "date", *FACTORS, "cpu", "num_cpu", "os"]
+    cols = [*RUN, "date", *CONTEXT_COLUMNS, "cpu", "num_cpu", "os"]
     present = [c for c in cols if c in frame]
     return (frame[present].drop_duplicates(RUN).sort_values("date").reset_index(drop=True))
 
@@ -111,7 +111,7 @@ def run_labels(frame: pd.DataFrame) -> dict[tuple, str]:
     THP) is added to every label when the runs differ in it, and the asv env name where two runs
     would still read alike. The CSVs keep the full machine, env and commit."""
     table = runs(frame)
-    named = [c for c in FACTORS if c in table and (c in ("torch", "numpy") or table[c].nunique(dropna=False) > 1)]
+    named = [c for c in CONTEXT_COLUMNS if c in table and (c in ("torch", "numpy") or table[c].nunique(dropna=False) > 1)]
     labels = table["machine"].astype(str)
     for column in named:
         labels += table[column].map(lambda v, c=column: "" if pd.isna(v) else f" / {c} {v}")
@@ -271,17 +271,17 @@ def peak_memory(frame: pd.DataFrame) -> pd.DataFrame:
 def cross_env(frame: pd.DataFrame) -> pd.DataFrame:
     """Time ratios B / A for pairs of runs that differ in exactly one factor (torch, numpy, THP...).
 
-    Runs are first reduced to the newest commit per context (every FACTORS and SAME_HARDWARE value),
+    Runs are first reduced to the newest commit per context (every CONTEXT_COLUMNS and SAME_HARDWARE value),
     then paired when all their context but one factor matches. A ratio above 1 means B is slower.
     """
     t = frame[(frame["kind"] == "time") & (frame["status"] == "ok")]
-    ctx = [c for c in FACTORS + SAME_HARDWARE if c in t]
+    ctx = [c for c in CONTEXT_COLUMNS + SAME_HARDWARE if c in t]
     t = t.assign(**{c: t[c].map(str) for c in ctx})  # None -> "None": a value to group on, not missing
     t = t[t["date"] == t.groupby(ctx)["date"].transform("max")]
     contexts = t[ctx].drop_duplicates().reset_index(drop=True)
     keyed = t.set_index(ctx)
     parts = []
-    for factor in FACTORS:
+    for factor in CONTEXT_COLUMNS:
         others = [c for c in ctx if c != factor]
         for _, group in contexts.groupby(others):
             levels = sorted(group[factor].unique())
@@ -294,7 +294,7 @@ def cross_env(frame: pd.DataFrame) -> pd.DataFrame:
                 pair.insert(0, "factor", factor)
                 pair.insert(1, "a", a)
                 pair.insert(2, "b", b)
-                pair.insert(3, "context", ", ".join(f"{c}={sel[c]}" for c in others if c in FACTORS))
+                pair.insert(3, "context", ", ".join(f"{c}={sel[c]}" for c in others if c in CONTEXT_COLUMNS))
                 parts.append(pair)
     if not parts:
         return pd.DataFrame(columns=["factor", "a", "b", "context", *DESCRIBED_CASE, "value_a", "value_b", "ratio"])

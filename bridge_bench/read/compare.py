@@ -6,104 +6,21 @@ file or a results folder narrowed by machine, environment, torch, numpy or commi
 benchmark and parameters; ratios are candidate / baseline, read in the direction of the unit
 (time and memory: lower is better; anything per second: higher is better).
 
-Three kinds of case, three rules, each about the figure that is published:
-
-- **Timed cases** (`time_convert`: looks, bridge_bench.estimate). The published figure is the
-  median of the quiet looks, and the ratio is that figure against the same. On the shared machines
-  this suite runs on, it moves between identical runs by a few percent when the call is bound by its
-  own overhead, by more when it copies through the cache, and by more again when it streams memory
-  (README, "Figures"), so a case counts as changed when the ratio passes its class's factor
-  (`FACTORS`, `classes.timed_class`) and other estimates of the same looks agree. A call-bound case's or
-  an in-cache copy's fastest look must differ by at least half the factor's margin (a call-bound
-  one's by at most `CALL_BOUND_FASTEST`): a slow stretch that covered most looks of one run moves
-  the published figure, not the fastest look (the fastest look moves by layout, up to 1.14x, so
-  it cannot be asked for the whole factor). A memory-bound case varies between processes (page
-  placement, huge pages, other tenants' memory traffic), so there the fastest look and the median
-  of all looks must differ past the factor, and the looks themselves by Mann-Whitney U
-  (`MEMORY_P`): three estimates and the test agree, or nothing is said.
-  The in-cache and memory-bound copies that torch makes (the catalogue's `threaded` paths) use its
-  thread pool, so they are as fast as a second core is free; where the candidate's run had fewer
-  free cores than the baseline's (`bench_context.track_parallel_speedup`, bridge_bench.measure.cores; by
-  `CORES_AGREE`), such a copy that is slower is not called a regression but *contended*, and where
-  it had more, one that is faster is not called an improvement: the machine changed, and the
-  result says so instead of guessing. The CPU itself runs faster or slower through whole runs
-  (every call-bound case 4-5 % slower in one run than in another); each run times a fixed call of
-  no library under test (`bench_context.track_call_time`, bridge_bench.measure.cpu), and a call-bound case
-  or an in-cache copy is judged on its ratios over the two runs' (`CPU_BOUND`).
-- **Counts** (page faults and heap bytes per call, `track_faults`, `track_held_bytes`). They do
-  not drift with the machine's speed, so the factor is tight (`COUNT_FACTOR`), with an absolute
-  floor so that 0.1 against 0 faults is not a change.
-- **Anything else** (peak memory, GB/s ceilings, asv's own time benchmarks): the factor
-  `OTHER_FACTOR` and asv's significance test (Mann-Whitney U on samples, p < 0.002, else 99 %
-  intervals that do not overlap).
-
-Against a history (`--history`, the nightly gate), a CUDA case whose history holds fewer than
-`CUDA_NIGHTS` nights of that machine is not gated: a change is reported as *new*.
+The rules that judge a pair are `bridge_bench.read.gate`; the tables and renderings of a
+comparison are `bridge_bench.write.comparison`.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, classes, errors, inputs, suite, units
-from bridge_bench.read import problems, results, runfiles
-
-#: Factors of the timed classes, from four sets of four identical runs on the development machine
-#: (README, "Figures": 16 runs, two quiet sets, a noisy one, one of 22 cases). Call-bound: the
-#: published figure moved at most 1.108x between quiet runs; 1.11 flagged none of the quiet
-#: comparisons and caught 92-98 % of 1.15x slowdowns (1.12 caught 88 %). In-cache copies moved up
-#: to 1.197x in a noisy stretch (99th percentile 1.175x): 1.20 flagged none in any set, 1.15
-#: flagged 8. Memory-bound: nothing both flags nothing and catches 90 % of 1.5x slowdowns (a
-#: 64 MiB copy moved 1.5x between quiet runs and 2x between noisy ones); with the three estimates
-#: agreeing, 1.25 flagged 10 and 18 of 2532 and caught 93 % and 86 % (quiet, noisy), where the
-#: published figure with the fastest look at 1.30 flagged 12 and 142 and caught 94 % and 85 %.
-#: Those 64 MiB copies had 6 looks; with adaptive looks (bridge_bench.measure.plan) 1.25 flagged none
-#: of a new quiet set and caught 100 %.
-FACTORS = {"call-bound": 1.11, "in-cache": 1.20, "memory-bound": 1.25}
-#: A call-bound case's fastest look must move by half the factor's margin, but never more than
-#: this: over the same 16 runs, 1.055 (half of 1.11's) caught 89 % of 1.15x slowdowns in one quiet
-#: set where 1.05 caught 92 %, and neither flagged anything there.
-CALL_BOUND_FASTEST = 1.05
-#: The call-bound factor of a paired run (`bridge-bench paired`): both sides meet the same slow
-#: stretches; two paired sessions of identical sides in a noisy stretch flagged one case of 20
-#: at 1.08 and caught 95-100 % of 1.15x slowdowns (README, "Figures").
-PAIRED_FACTORS = {**FACTORS, "call-bound": 1.08}
-#: Two runs' parallel speedups (bridge_bench.measure.cores) differ when one is this many times the other:
-#: idle, 2 threads read 1.85-1.9; beside one busy loop, 1.0.
-CORES_AGREE = 1.15
-#: The timed classes in which a `threaded` path's copy has more than 32768 elements.
-THREADED = ("in-cache", "memory-bound")
-#: The timed classes judged on their ratios over the two runs' call times (bridge_bench.measure.cpu): what
-#: they cost is the CPU's work, not memory's.
-CPU_BOUND = ("call-bound", "in-cache")
-#: A memory-bound case's looks must also differ by Mann-Whitney U at this p (two-sided), where the
-#: looks are enough for it: a 16 MiB `torch.tensor(a)` whose looks spread 0.17-0.6 ms within each
-#: run moved 1.48x and 1.66x between identical runs, the three estimates agreeing, at p = 0.09 and
-#: 0.02; scaled by 1.5x, the same looks differ at p = 0.0007-0.003 (README, "A second machine").
-MEMORY_P = 0.01
-#: Counts per call: changes beyond this factor and beyond the unit's floor are real.
-COUNT_FACTOR = 1.10
-COUNT_FLOORS = {"faults/call": 8.0, "bytes/call": 4096.0}
-#: Everything else: peak memory, the CUDA ceilings' GB/s, asv-timed benchmarks.
-OTHER_FACTOR = 1.5
-MIN_FACTOR = 1.02
+from bridge_bench import suite
+from bridge_bench.read import gate, problems, results, runfiles
 FILTER_KEYS = ("machine", "env", "torch", "numpy", "commit")
-STATUSES = ("regression", "improvement", "contended", "new", "same")
-#: What judging a pair of cases says (`compare_frames`): 'new' comes only against a history (`too_new`).
-JUDGED = tuple(s for s in STATUSES if s != "new")
-#: A CUDA case is gated against a history only once it holds this many nights of it: a GPU box's
-#: first nights (a new driver, a new board in the class) set no bar on their own (docs/gpu.md).
-CUDA_NIGHTS = 3
 SIDE_COLUMNS = ["value", "unit", *results.INTERVAL.values(), "samples", "kind", "label", "direction", "sweep"]
-
-
-class CompareError(errors.InputError):
-    """Bad input: printed as one line naming it, exit code 2."""
 
 
 def parse_filters(items: list[str]) -> dict[str, str]:
@@ -111,7 +28,7 @@ def parse_filters(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or key not in FILTER_KEYS or not value:
-            raise CompareError(f"invalid filter {item!r}: use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}")
+            raise gate.CompareError(f"invalid filter {item!r}: use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}")
         out[key] = value
     return out
 
@@ -155,7 +72,7 @@ class Side:
             varying = [k for k in FILTER_KEYS if frame[k].nunique(dropna=False) > 1]
             choices = "; ".join(f"{k}: {', '.join(map(str, sorted(frame[k].astype(str).unique())[:4]))}"
                                 for k in varying)
-            raise CompareError(f"{self.describe()}: several results per case ({choices}); "
+            raise gate.CompareError(f"{self.describe()}: several results per case ({choices}); "
                                f"narrow this side, e.g. --baseline {varying[0] if varying else 'commit'}=...")
         return frame, warnings
 
@@ -166,7 +83,7 @@ class Side:
             frame = frame[_matches(frame[key], key, value)]
         frame = frame[~frame["result_file"].isin(exclude)]
         if frame.empty:
-            raise CompareError(f"{self.describe()}: no measured results match")
+            raise gate.CompareError(f"{self.describe()}: no measured results match")
         return frame
 
     def every_row(self, exclude: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
@@ -178,7 +95,7 @@ class Side:
             loaded = results.load([self.source])
             frame = loaded.frame
         else:
-            raise CompareError(f"{self.source}: no such result file or results folder")
+            raise gate.CompareError(f"{self.source}: no such result file or results folder")
         return self.narrow(frame, exclude), loaded.warnings
 
     def newest(self, exclude: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
@@ -193,7 +110,7 @@ class Side:
     def one_machine(self, frame: pd.DataFrame) -> None:
         """CompareError unless `frame` holds the runs of one machine and environment."""
         if frame[runfiles.GROUP].drop_duplicates().shape[0] > 1:
-            raise CompareError(f"{self.describe()}: a history is the runs of one machine and environment; "
+            raise gate.CompareError(f"{self.describe()}: a history is the runs of one machine and environment; "
                                "narrow this side, e.g. --baseline-filter machine=... env=...")
 
     def window(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -203,163 +120,12 @@ class Side:
         Newest as `runfiles.order` reads it: by the night in the file name, else the commit date."""
         self.one_machine(frame)
         frame = runfiles.order(runfiles.newest(frame, self.history))  # ties: the older night first
-        better_first = frame["value"].where(frame["unit"].map(lower_is_better), -frame["value"])
+        better_first = frame["value"].where(frame["unit"].map(gate.lower_is_better), -frame["value"])
         frame = frame.assign(_order=better_first).sort_values([*results.CASE, "_order"], kind="stable")
         cases = frame.groupby(results.CASE, dropna=False)
         nights = cases["_order"].transform("size")
         wanted = (nights >= 3).astype(int)
         return frame.assign(nights=nights)[cases.cumcount() == wanted].drop(columns="_order")
-
-
-def lower_is_better(unit: str | None) -> bool:
-    """Time and memory: lower is better; anything per second, and free cores: higher is."""
-    return not (unit and ("/s" in unit or unit == "cores"))
-
-
-def kind_of(benchmark: str, unit: str | None, looks: bool) -> str:
-    """Which rule judges a case: 'timed' (looks on both sides), 'count' or 'other'."""
-    if suite.is_timed(benchmark) and looks:
-        return "timed"
-    if unit in COUNT_FLOORS:
-        return "count"
-    return "other"
-
-
-def _stats(row, side: str):
-    stats = {key: row[f"{column}_{side}"] for key, column in results.INTERVAL.items()}
-    if any(v is None or pd.isna(v) for v in stats.values()):
-        return None
-    return stats
-
-
-def significant(row) -> bool | None:
-    """asv's test on the two sides; None when neither samples nor intervals are recorded."""
-    from asv._stats import is_different
-
-    sa, sb = row["samples_base"], row["samples_cand"]
-    samples_a = sa if isinstance(sa, list) else None
-    samples_b = sb if isinstance(sb, list) else None
-    stats_a, stats_b = _stats(row, "base"), _stats(row, "cand")
-    if (samples_a is None or samples_b is None) and (stats_a is None or stats_b is None):
-        return None
-    if stats_a is None or stats_b is None:  # samples only: is_different needs intervals as fallback
-        stats_a = stats_b = dict(zip(results.INTERVAL, (-math.inf, math.inf)))
-    return bool(is_different(samples_a, samples_b, stats_a, stats_b))
-
-
-def _reading(frame: pd.DataFrame, benchmark: suite.Benchmark) -> float | None:
-    values = frame.loc[frame["benchmark"] == benchmark.name, "value"].dropna()
-    return float(values.iloc[0]) if len(values) == 1 else None
-
-
-def parallel_speedup(frame: pd.DataFrame) -> float | None:
-    """A side's parallel speedup (`bench_context.track_parallel_speedup`), if it has one reading."""
-    return _reading(frame, suite.PARALLEL_SPEEDUP)
-
-
-def memory_bandwidth(frame: pd.DataFrame) -> float | None:
-    """A side's memory bandwidth in GB/s (`bench_context.track_memory_bandwidth`), if it has one reading."""
-    return _reading(frame, suite.MEMORY_BANDWIDTH)
-
-
-def call_time(frame: pd.DataFrame) -> float | None:
-    """A side's time of the fixed call in ns (`bench_context.track_call_time`), if it has one reading."""
-    return _reading(frame, suite.CALL_TIME)
-
-
-@dataclass(frozen=True)
-class Machine:
-    """What the machine gave each side's run, (baseline, candidate); None where a side has no reading."""
-
-    cores: tuple[float | None, float | None] = (None, None)  # parallel speedup
-    call_time: tuple[float | None, float | None] = (None, None)  # ns
-    bandwidth: tuple[float | None, float | None] = (None, None)  # GB/s, reported only
-
-    @classmethod
-    def of(cls, base: pd.DataFrame, cand: pd.DataFrame) -> "Machine":
-        return cls(*((read(base), read(cand)) for read in (parallel_speedup, call_time, memory_bandwidth)))
-
-    @property
-    def cpu_slowdown(self) -> float:
-        """How much slower the candidate's run ran the fixed call; 1.0 if a side has no reading."""
-        return 1.0 if None in self.call_time else self.call_time[1] / self.call_time[0]
-
-
-def looks_differ(a: list[float], b: list[float], p: float = MEMORY_P) -> bool:
-    """Whether two sides' looks differ by Mann-Whitney U at `p`; True where there are too few looks
-    for the test to reach `p` at all (then the estimates alone decide)."""
-    from asv._stats import mann_whitney_u
-
-    if 2 / math.comb(len(a) + len(b), len(a)) >= p:
-        return True
-    return mann_whitney_u(a, b)[1] < p
-
-
-def _judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.Series:
-    """One paired case: its class, ratio, factor and status.
-
-    `evidence` says, for (worse, better), whether the data back a change beyond the factor: for
-    call-bound cases the fastest look, past half the factor's margin; for memory-bound cases the
-    fastest look and the median of all looks, past the factor, and the looks by `looks_differ`;
-    for counts the floor; for the rest asv's test. A call-bound case or an in-cache copy (`CPU_BOUND`) is judged on its ratios over
-    the machine's (`Machine.cpu_slowdown`, the column 'expected'): a run whose CPU ran the fixed call
-    slower is expected to run every such call slower by as much. A change of a copy torch makes
-    with its thread pool, in the direction the free cores moved, is 'contended', not judged.
-    """
-    looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)
-    kind = kind_of(row["benchmark"], row["unit_base"], looks)
-    base, cand = row["value_base"], row["value_cand"]
-    expected = 1.0
-    if kind == "timed":
-        kind = classes.timed_class(row["path"], row["size"], base)
-        factor = factors[kind]
-        if kind in CPU_BOUND:
-            expected = machine.cpu_slowdown
-        looks_base, looks_cand = row["samples_base"], [x / expected for x in row["samples_cand"]]
-        others = [min(looks_cand) / min(looks_base)]
-        need = 1 + (factor - 1) / 2  # layouts move a fastest look by up to 1.14x
-        if kind == "call-bound":
-            need = min(need, CALL_BOUND_FASTEST)
-        shifted = True
-        if kind == "memory-bound":
-            others.append(statistics.median(looks_cand) / statistics.median(looks_base))
-            need = factor
-            shifted = looks_differ(looks_base, looks_cand)
-        evidence = (min(others) > need and shifted, max(others) < 1 / need and shifted)
-    elif kind == "count":
-        factor, floor = COUNT_FACTOR, COUNT_FLOORS[row["unit_base"]]
-        evidence = (cand - base > floor, base - cand > floor)
-    else:
-        factor = factors["other"]
-        evidence = (significant(row) is not False,) * 2
-    ratio = cand / base if base else math.inf if cand else 1.0
-    worse_by = ratio / expected if lower_is_better(row["unit_base"]) else 1 / ratio
-    status = "same"
-    if worse_by > factor and evidence[0]:
-        status = "regression"
-    elif worse_by < 1 / factor and evidence[1]:
-        status = "improvement"
-    record = catalogue.BY_ID.get(row["path"])
-    cores = machine.cores
-    if kind in THREADED and record is not None and record.threaded and None not in cores:
-        fewer = cores[1] * CORES_AGREE < cores[0]
-        more = cores[0] * CORES_AGREE < cores[1]
-        if (status == "regression" and fewer) or (status == "improvement" and more):
-            status = "contended"
-    return pd.Series({"kind": kind, "ratio": ratio, "expected": expected, "worse_by": worse_by,
-                      "factor": factor, "status": status})
-
-
-def factors_for(call: float | None = None, memory: float | None = None, cache: float | None = None,
-                defaults=FACTORS) -> dict[str, float]:
-    """The gate's factors, `defaults` unless given; CompareError below `MIN_FACTOR`."""
-    out = {**defaults, "other": OTHER_FACTOR}
-    for key, value in (("call-bound", call), ("memory-bound", memory), ("in-cache", cache)):
-        if value is not None:
-            if not value >= MIN_FACTOR:
-                raise CompareError(f"factor {value} is below {MIN_FACTOR}: no measurement here is that exact")
-            out[key] = value
-    return out
 
 
 @dataclass
@@ -371,7 +137,7 @@ class Comparison:
     only_baseline: pd.DataFrame
     only_candidate: pd.DataFrame
     warnings: list[str]
-    machine: Machine = Machine()
+    machine: gate.Machine = gate.Machine()
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -379,28 +145,28 @@ class Comparison:
 
     def summary(self) -> dict[str, int]:
         counts = self.cases["status"].value_counts()
-        out = {k: int(counts.get(k, 0)) for k in STATUSES}
+        out = {k: int(counts.get(k, 0)) for k in gate.STATUSES}
         out.update(only_baseline=len(self.only_baseline), only_candidate=len(self.only_candidate))
         return out
 
 
 def compare_frames(base: pd.DataFrame, cand: pd.DataFrame, factors: dict[str, float] | None = None) -> pd.DataFrame:
     """Pair two sides' measured rows by case and judge each pair; an outer merge with `_merge`."""
-    factors = factors or factors_for()
+    factors = factors or gate.factors_for()
     merged = base[results.CASE + SIDE_COLUMNS].merge(cand[results.CASE + SIDE_COLUMNS], on=results.CASE, how="outer",
                                              suffixes=("_base", "_cand"), indicator=True)
     both = merged[(merged["_merge"] == "both") & (merged["sweep_base"] != suite.CONTEXT)].copy()
-    machine = Machine.of(base, cand)
-    verdicts = pd.DataFrame([_judge(row, factors, machine) for _, row in both.iterrows()], index=both.index,
+    machine = gate.Machine.of(base, cand)
+    verdicts = pd.DataFrame([gate.judge(row, factors, machine) for _, row in both.iterrows()], index=both.index,
                             columns=["kind", "ratio", "expected", "worse_by", "factor", "status"])
     both = pd.concat([both, verdicts], axis=1).sort_values("worse_by", ascending=False, kind="stable")
     return pd.concat([both, merged[merged["_merge"] != "both"]])
 
 
 def too_new(merged: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
-    """CUDA cases whose history holds fewer than `CUDA_NIGHTS` nights: a change is 'new', not gated."""
+    """CUDA cases whose history holds fewer than `gate.CUDA_NIGHTS` nights: a change is 'new', not gated."""
     nights = merged[results.CASE].merge(base[[*results.CASE, "nights"]], on=results.CASE, how="left")["nights"]
-    young = ((merged["sweep_base"] == "cuda") & (nights.to_numpy() < CUDA_NIGHTS)
+    young = ((merged["sweep_base"] == "cuda") & (nights.to_numpy() < gate.CUDA_NIGHTS)
              & merged["status"].isin(["regression", "improvement"]))
     return merged.assign(status=merged["status"].mask(young, "new"))
 
@@ -413,109 +179,5 @@ def compare(baseline: Side, candidate: Side, factors: dict[str, float] | None = 
         merged = too_new(merged, base)
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
     only = {side: merged[merged["_merge"] == side][results.CASE].reset_index(drop=True) for side in ("left_only", "right_only")}
-    return Comparison(factors or factors_for(), baseline, candidate, both, only["left_only"], only["right_only"],
-                      problems.unique(warn_a + warn_b), Machine.of(base, cand))
-
-
-def table(comparison: Comparison, everything: bool = False) -> pd.DataFrame:
-    """The rows worth reading: changes (and, with `everything`, unchanged cases), worst first."""
-    cases = comparison.cases if everything else comparison.cases[comparison.cases["status"] != "same"]
-    against = cases["expected"].fillna(1.0)
-    return pd.DataFrame({
-        "status": cases["status"],
-        "ratio": cases["ratio"].map(lambda r: f"{r:.2f}x"),
-        **({"vs machine": [f"{r / m:.2f}x" if m != 1.0 else "" for r, m in zip(cases["ratio"], against)]}
-           if (against != 1.0).any() else {}),
-        "benchmark": cases["benchmark"].map(suite.short),
-        "code": cases["label_base"],
-        "size": cases["size"].map(lambda s: inputs.format_size(int(s)) if pd.notna(s) else "-"),
-        "dtype": cases["dtype"].fillna("-"),
-        "layout": cases["layout"].fillna("-"),
-        "baseline": [units.measured(v, u) for v, u in zip(cases["value_base"], cases["unit_base"])],
-        "candidate": [units.measured(v, u) for v, u in zip(cases["value_cand"], cases["unit_cand"])],
-        "class": cases["kind"],
-    })
-
-
-def contended_note(comparison: Comparison) -> str | None:
-    """What the contended cases are and what to do, when there are any."""
-    count = comparison.summary()["contended"]
-    if not count:
-        return None
-    base, cand = comparison.machine.cores
-    return (f"{count} contended: torch's threaded copies, not judged because the runs had different "
-            f"free cores (parallel speedup {cand:.2f} in the candidate's run, {base:.2f} in the baseline's, "
-            f"bench_context.track_parallel_speedup); run the side that had fewer again on a quiet machine, "
-            f"or compare with bridge-bench paired")
-
-
-def machine_note(comparison: Comparison) -> str | None:
-    """How the runs' CPU speed entered the judgement, when it did."""
-    count = int((comparison.cases["expected"].fillna(1.0) != 1.0).sum())
-    if not count:
-        return None
-    base, cand = comparison.machine.call_time
-    return (f"{count} call-bound and in-cache cases judged against the runs' CPU speed (a fixed call took "
-            f"{cand:.1f} ns in the candidate's run, {base:.1f} in the baseline's, bench_context.track_call_time): "
-            f"their ratios divided by {comparison.machine.cpu_slowdown:.3f} before the factor (column 'vs machine')")
-
-
-def notes(comparison: Comparison) -> list[str]:
-    return [note for note in (machine_note(comparison), contended_note(comparison)) if note]
-
-
-def headline(comparison: Comparison) -> str:
-    s = comparison.summary()
-    f = comparison.factors
-    contended = f"{s['contended']} contended, " if s["contended"] else ""
-    new = f"{s['new']} new (CUDA, under {CUDA_NIGHTS} nights: not gated), " if s["new"] else ""
-    return (f"{s['regression']} regressions, {s['improvement']} improvements, {contended}{new}{s['same']} unchanged "
-            f"(factors: call-bound {f['call-bound']:g}, in-cache {f['in-cache']:g}, memory-bound {f['memory-bound']:g} "
-            f"on the published figures; "
-            f"counts {COUNT_FACTOR:g}; other {f['other']:g} with asv's test) "
-            f"of {len(comparison.cases)} paired cases; "
-            f"{s['only_baseline']} only in the baseline, {s['only_candidate']} only in the candidate")
-
-
-def render_text(comparison: Comparison, everything: bool = False) -> str:
-    lines = [f"baseline:  {comparison.baseline.describe()}", f"candidate: {comparison.candidate.describe()}",
-             headline(comparison), *notes(comparison), ""]
-    shown = table(comparison, everything)
-    lines.append(shown.to_string(index=False) if len(shown) else "no changes beyond the factor")
-    for name, frame in (("only in the baseline", comparison.only_baseline),
-                        ("only in the candidate", comparison.only_candidate)):
-        if len(frame):
-            lines += ["", f"{len(frame)} cases {name}:", frame.to_string(index=False, max_rows=40)]
-    return "\n".join(lines)
-
-
-def render_markdown(comparison: Comparison, everything: bool = False) -> str:
-    verdict = "regressions found" if len(comparison.regressions) else "no regressions"
-    lines = [f"## bridge-bench compare: {verdict}", "",
-             f"- baseline: `{comparison.baseline.describe()}`", f"- candidate: `{comparison.candidate.describe()}`",
-             f"- {headline(comparison)}", *(f"- {note}" for note in notes(comparison)), ""]
-    shown = table(comparison, everything)
-    lines.append(shown.to_markdown(index=False) if len(shown) else "_No changes beyond the factor._")
-    for name, frame in (("Only in the baseline", comparison.only_baseline),
-                        ("Only in the candidate", comparison.only_candidate)):
-        if len(frame):
-            lines += ["", f"<details><summary>{name}: {len(frame)} cases</summary>", "",
-                      frame.to_markdown(index=False), "", "</details>"]
-    return "\n".join(lines) + "\n"
-
-
-def to_json(comparison: Comparison) -> dict:
-    cases = comparison.cases.drop(columns=["samples_base", "samples_cand", "_merge"])
-    return {
-        "factors": comparison.factors,
-        "baseline": comparison.baseline.describe(),
-        "candidate": comparison.candidate.describe(),
-        "summary": comparison.summary(),
-        "parallel_speedup": dict(zip(("baseline", "candidate"), comparison.machine.cores)),
-        "call_time": dict(zip(("baseline", "candidate"), comparison.machine.call_time)),
-        "memory_bandwidth": dict(zip(("baseline", "candidate"), comparison.machine.bandwidth)),
-        "cases": cases.astype(object).where(cases.notna(), None).to_dict("records"),
-        "only_baseline": comparison.only_baseline.astype(object).to_dict("records"),
-        "only_candidate": comparison.only_candidate.astype(object).to_dict("records"),
-        "warnings": comparison.warnings,
-    }
+    return Comparison(factors or gate.factors_for(), baseline, candidate, both, only["left_only"], only["right_only"],
+                      problems.unique(warn_a + warn_b), gate.Machine.of(base, cand))

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from bridge_bench import catalogue, classes, suite
-from bridge_bench.read import compare, results
+from bridge_bench.read import compare, gate, results
 
 SLOWDOWNS = (1.10, 1.15, 1.25, 1.5, 2.0)
 
@@ -63,11 +63,11 @@ def scaled(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
 def _flags(base: pd.DataFrame, cand: pd.DataFrame, factors) -> pd.DataFrame:
     judged = compare.compare_frames(base, cand, factors)
     judged = judged[judged["_merge"] == "both"]
-    timed = judged["kind"].isin(list(compare.FACTORS))
+    timed = judged["kind"].isin(list(gate.FACTORS))
     return judged.assign(cls=judged["kind"], timed=timed)
 
 
-def gate(runs: list[pd.DataFrame], factors=None, slowdowns=SLOWDOWNS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def flags_between(runs: list[pd.DataFrame], factors=None, slowdowns=SLOWDOWNS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary per class, the false flags): every ordered pair of runs, as is and with slowdowns."""
     rows, false = [], []
     for (i, base), (j, cand) in itertools.permutations(enumerate(runs), 2):
@@ -139,7 +139,7 @@ def render(sources: list[Path], runs: list[pd.DataFrame], tight: dict[str, float
         lines += [f"run {k}:", shown.to_string() if len(shown) else "(no size sweep in this run)", ""]
     lines += ["Largest move of a case's published figure between runs (max / min over runs)",
               movement(runs).to_string(float_format=lambda v: f"{v:.3f}"), ""]
-    summary, false = gate(runs)
+    summary, false = flags_between(runs)
     lines += ["The gate over every ordered pair of runs (bridge-bench compare's defaults)",
               summary.to_string(float_format=lambda v: f"{v:.0%}"), ""]
     if len(false):
