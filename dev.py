@@ -3,8 +3,9 @@
 
 Both create ./.venv (if missing) and install the project with what it needs, again only when
 pyproject.toml or the torch pin changed (a stamp in .venv records what was installed). torch is
-pinned explicitly (BRIDGE_BENCH_TORCH, default torch==2.13.0): an unpinned torch resolves to a
-CUDA build of several GB, which a machine without a GPU must not pull.
+pinned explicitly (BRIDGE_BENCH_TORCH, by default the release asv.conf.json's matrix pins, read by
+bridge_bench/pins.py, which needs only the standard library): an unpinned torch resolves to a CUDA
+build of several GB, which a machine without a GPU must not pull.
 """
 
 import hashlib
@@ -15,10 +16,12 @@ import sys
 import venv
 from pathlib import Path
 
+from bridge_bench import pins  # standard library only: importable before anything is installed
+
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-TORCH = os.environ.get("BRIDGE_BENCH_TORCH", "torch==2.13.0")
+TORCH = os.environ.get("BRIDGE_BENCH_TORCH") or f"torch=={pins.torch_release(ROOT / 'asv.conf.json')}"
 BROWSER = ROOT / "tests" / "browser"
 
 

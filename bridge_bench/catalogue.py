@@ -33,10 +33,17 @@ H2D_CEILING = "h2d_ceiling"
 D2H_CEILING = "d2h_ceiling"
 
 
-def release(text: str) -> tuple[int, ...]:
-    """Leading numeric release of a version string: '2.13.0+cpu' -> (2, 13, 0)."""
+def public_version(version: str) -> str:
+    """A version string without its local build label (PEP 440): '2.4.1+cu121' -> '2.4.1', the
+    release as PyPI names it, whichever CUDA or CPU build of it was installed."""
+    return str(version).split("+")[0]
+
+
+def release_tuple(text: str) -> tuple[int, ...]:
+    """The numeric release segment of a version string, to order releases by: '2.13.0+cpu' -> (2, 13, 0),
+    '2.1.0a0+git123' -> (2, 1, 0)."""
     parts = []
-    for piece in text.split("+")[0].split("."):
+    for piece in public_version(text).split("."):
         digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
         if not digits:
             break

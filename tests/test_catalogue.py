@@ -74,8 +74,9 @@ def test_version_requirements_skip_with_the_reason():
     with pytest.raises(inputs.Unsupported, match=r"needs torch >= 99.0"):
         bindings.check_available(future)
     bindings.check_available(catalogue.get("from_numpy"))
-    assert catalogue.release("2.13.0+cpu") == (2, 13, 0)
-    assert catalogue.release("2.1.0a0+git123") == (2, 1, 0)
+    assert catalogue.release_tuple("2.13.0+cpu") == (2, 13, 0)
+    assert catalogue.release_tuple("2.1.0a0+git123") == (2, 1, 0)
+    assert catalogue.public_version("2.4.1+cu121") == "2.4.1" and catalogue.public_version("2.4.1") == "2.4.1"
 
 
 def test_preallocated_references_touch_their_destination_before_timing():

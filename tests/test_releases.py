@@ -251,3 +251,28 @@ def test_a_checkout_with_only_the_former_configuration_is_swept_with_it_and_told
     assert sweep_folder.default(sweep_folder.RESULTS) == Path(".asv/history/results")
     (tmp_path / ".asv/releases/results").mkdir(parents=True)
     assert sweep_folder.default(sweep_folder.RESULTS) == Path(".asv/releases/results")
+
+
+def test_the_sweep_and_the_private_runs_rewrite_a_configuration_the_same_way(tmp_path):
+    """One rewrite (asvrun.rewrite_config): both make the repo and benchmarks absolute; a private run's
+    outputs go under its folder, a pair's stay where the sweep's configuration puts them."""
+    private = json.loads(asvrun.private_config(CONFIG, tmp_path / "private").read_text())
+    pair = releases.pairs(CONFIG)[0]
+    single = json.loads(releases.single_config(CONFIG, pair, tmp_path).read_text())
+    for conf in (private, single):
+        assert conf["repo"] == str(ROOT) and conf["benchmark_dir"] == str(ROOT / "benchmarks")
+    assert {private[k] for k in asvrun.OUTPUTS} == {str(tmp_path / "private" / v) for v in asvrun.OUTPUTS.values()}
+    assert private["matrix"] == asvrun.load_config(CONFIG)["matrix"] and "exclude" in private
+    assert single["results_dir"] == str(ROOT / ".asv/releases/results") and "exclude" not in single
+    assert single["matrix"] == {"req": {"torch": [pair.torch], "numpy": [pair.numpy]}}
+
+
+def test_a_probe_that_fails_names_its_last_line_and_runs_the_probe_module(tmp_path):
+    python = tmp_path / "env" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\necho "Traceback (most recent call last):" >&2\necho "ran: $*" >&2\n\nexit 1\n')
+    python.chmod(0o755)
+    pair = releases.Pair("fake", "2.0.1", "1.26.4", tmp_path / "env")
+    with pytest.raises(releases.PairFailed, match=r"semantics probe failed \(ran: -m bridge_bench\.measure\.semantics\)"):
+        releases.probe(pair, tmp_path / "semantics" / "fake.json")
+    assert not (tmp_path / "semantics" / "fake.json").exists()

@@ -140,7 +140,7 @@ def test_a_bench_job_cannot_lose_its_results_and_measures_one_idle_gpu():
     upload = next(s for s in bench["steps"] if "upload-artifact@" in s.get("uses", ""))
     assert upload["if"] == "${{ !cancelled() }}", "a suite that overran still uploads what it wrote"
     order = list(steps)
-    idle = next(name for name in order if "devices.gpu_users()" in steps[name].get("run", ""))
+    idle = next(name for name in order if "-m bridge_bench.measure.devices users" in steps[name].get("run", ""))
     assert order.index(idle) < order.index(suite_step["name"]) and "exit 1" in steps[idle]["run"]
     runs = "\n".join(s["run"] for s in timed)
     assert 'CUDA_VISIBLE_DEVICES=${GPU_INDEX:-0}' in runs and "device_count() == 1" in runs, "one GPU per job"

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bridge_bench import estimate
+from bridge_bench import estimate, messages
 from bridge_bench.measure import devices
 
 
@@ -31,7 +31,7 @@ def load_config(config: Path) -> dict:
     try:
         return load_json(str(config), js_comments=True)
     except Exception as exc:  # asv raises its own UserError subclasses for bad JSON
-        raise AsvError(f"{config}: not a readable asv configuration: {str(exc).splitlines()[0]}") from None
+        raise AsvError(f"{config}: not a readable asv configuration: {messages.first_line(exc)}") from None
 
 
 def head_commit(repo: Path) -> str:
@@ -41,21 +41,34 @@ def head_commit(repo: Path) -> str:
     return proc.stdout.strip()
 
 
-def private_config(config: Path, workdir: Path) -> Path:
-    """A copy of `config` whose repo is the checkout and whose outputs live under `workdir`."""
+#: The folders asv writes, and the names asv gives them where the configuration names none.
+OUTPUTS = {"results_dir": "results", "html_dir": "html", "env_dir": "env"}
+
+
+def rewrite_config(config: Path, out: Path, outputs: Path | None = None, matrix: dict | None = None) -> Path:
+    """`config` rewritten into `out`, which asv can read from any folder: the repo and the benchmarks
+    absolute, the folders asv writes (`OUTPUTS`) under `outputs` where given, else absolute where
+    `config` puts them; with `matrix`, that matrix alone (`config`'s exclude and include rules
+    dropped). The one rewrite of a configuration: `private_config` and the releases sweep's
+    `single_config` are both this."""
     conf = load_config(config)
-    workdir.mkdir(parents=True, exist_ok=True)
     root = config.resolve().parent
-    conf.update({
-        "repo": str(root),
-        "benchmark_dir": str(root / conf.get("benchmark_dir", "benchmarks")),
-        "results_dir": str(workdir / "results"),
-        "html_dir": str(workdir / "html"),
-        "env_dir": str(workdir / "env"),
-    })
-    out = workdir / "asv.conf.json"
+    conf["repo"] = str(root / conf.get("repo", "."))
+    conf["benchmark_dir"] = str(root / conf.get("benchmark_dir", "benchmarks"))
+    for key, default in OUTPUTS.items():
+        conf[key] = str(outputs / default if outputs else root / conf.get(key, default))
+    if matrix is not None:
+        conf.pop("exclude", None)
+        conf.pop("include", None)
+        conf["matrix"] = matrix
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(conf, indent=2))
     return out
+
+
+def private_config(config: Path, workdir: Path) -> Path:
+    """A copy of `config` whose repo is the checkout and whose outputs live under `workdir`."""
+    return rewrite_config(config, workdir / "asv.conf.json", outputs=workdir)
 
 
 def asv_command(*args: str) -> list[str]:
@@ -116,8 +129,8 @@ def private_env(home: Path, machine: str, python: str | None = None, **extra: st
     proc = subprocess.run([python or sys.executable, "-m", "bridge_bench.cli", "machine", "--machine", machine,
                            "--file", str(home / ".asv-machine.json")], env=env, capture_output=True, text=True)
     if proc.returncode:
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise AsvError(f"bridge-bench machine could not write {home / '.asv-machine.json'}: {last}")
+        raise AsvError(f"bridge-bench machine could not write {home / '.asv-machine.json'}: "
+                       f"{messages.last_line(proc.stderr)}")
     return env
 
 

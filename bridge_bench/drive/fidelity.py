@@ -20,12 +20,11 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge_bench import catalogue, errors, estimate, inputs, suite, units
-from bridge_bench.measure import child, plan, process
+from bridge_bench import catalogue, errors, estimate, inputs, messages, suite, units
+from bridge_bench.measure import plan, tightloop
 from bridge_bench.drive import asvrun, rounds
 from bridge_bench.read import results
 
@@ -123,60 +122,18 @@ def passed(rows: list[Row], threshold: float = THRESHOLD) -> bool:
     return all(r.ok(threshold) for r in rows)
 
 
-TIGHT_PROCESSES = plan.LOOKS
-TIGHT_GAP_S = 0.5
-
-
-def tight_loop(path_id: str, size: int = 8, processes: int = TIGHT_PROCESSES, loops: int = 20,
-               calls: int = 2_000) -> float:
-    """Seconds per call of a path's bound call without asv, read as asv's figure is read.
-
-    One process has one memory layout, and asv's figure is a median over many (one per look), so
-    a loop in this process alone says little: in each of `processes` fresh children, a random
-    layout each and half a second apart, the fastest of `loops` plain `timeit` loops, each
-    1-10 ms (on a noisy day, slow spells reached every one of five 10,000-call loops of
-    `torch.Tensor(a)`, 54 ms each, and read it 1.29x); over the children, the published estimate.
-    """
-    import timeit
-
-    from bridge_bench.measure import bindings
-
-    def one() -> float:
-        layout = process.randomize_layout()  # noqa: F841 - kept alive while timing
-        call = bindings.prepare(path_id, inputs.Case(size))
-        call()
-        return min(timeit.Timer(call).repeat(loops, calls)) / calls
-
-    per_process = []
-    for _ in range(processes):
-        per_process.append(child.in_child(one))
-        time.sleep(TIGHT_GAP_S)
-    return estimate.published(per_process)
-
-
-#: `tight_loops` in a fresh interpreter: one JSON line per path, null when the path cannot run here.
-_TIGHT_LOOPS = """
-import json, sys
-from bridge_bench.drive import fidelity
-for pid in sys.argv[1:]:
-    try:
-        seconds = fidelity.tight_loop(pid)
-    except NotImplementedError:
-        seconds = None
-    print(json.dumps({"path": pid, "seconds": seconds}), flush=True)
-"""
-
-
 def tight_loops(path_ids: list[str], progress=None) -> dict[str, float]:
-    """`tight_loop` of each path, measured from a fresh interpreter; path id -> seconds per call
-    (paths that cannot run here are left out).
+    """`tightloop.tight_loop` of each path, measured from a fresh interpreter
+    (`python -m bridge_bench.measure.tightloop`); path id -> seconds per call (paths that cannot run
+    here are left out).
 
     Why not from this process: its children are forked from it, and a parent that has loaded
     results (pandas frames of four runs, `bridge-bench noise`) made every tight loop 8-20 % slower
     than the same loops forked from a bare interpreter (README, "Figures"), which is what asv's
     benchmark processes are forked from.
     """
-    proc = subprocess.Popen([sys.executable, "-c", _TIGHT_LOOPS, *path_ids], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "bridge_bench.measure.tightloop", *path_ids], stdout=subprocess.PIPE,
+                            text=True)
     found = {}
     for n, line in enumerate(proc.stdout, 1):
         record = json.loads(line)
@@ -193,7 +150,6 @@ def zero_copy_loops() -> dict[str, float]:
     """`tight_loops` of every host zero-copy path, saying on stderr how far it is; label -> seconds per call
     (what `bridge-bench noise --tight-loop` holds asv's figures against)."""
     ids = [p.id for p in catalogue.CATALOGUE if p.shares and not p.cuda]
-    print(f"tight loops of {len(ids)} zero-copy paths, in {TIGHT_PROCESSES} fresh processes each", file=sys.stderr)
-    loops = tight_loops(ids, progress=lambda n, total, pid: print(
-        f"  {n}/{total} {catalogue.get(pid).label}", file=sys.stderr, flush=True))
+    messages.progress(f"tight loops of {len(ids)} zero-copy paths, in {tightloop.PROCESSES} fresh processes each")
+    loops = tight_loops(ids, progress=lambda n, total, pid: messages.progress(f"  {n}/{total} {catalogue.get(pid).label}"))
     return {catalogue.get(pid).label: seconds for pid, seconds in loops.items()}

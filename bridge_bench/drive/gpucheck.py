@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, errors, inputs, suite
+from bridge_bench import catalogue, errors, inputs, messages, suite
 from bridge_bench.measure import devices
 from bridge_bench.drive import asvrun, rounds
 from bridge_bench.read import ceilings, results
@@ -73,7 +73,7 @@ def may_skip(path_id: str, torch_version, numpy_version) -> bool:
         return False
     too_old = [(need, str(have)) for need, have in ((record.min_torch, torch_version), (record.min_numpy, numpy_version))
                if need and have and not pd.isna(have)]
-    return any(catalogue.release(have) < catalogue.release(need) for need, have in too_old)
+    return any(catalogue.release_tuple(have) < catalogue.release_tuple(need) for need, have in too_old)
 
 
 def problems(frame: pd.DataFrame, refused: dict[str, str], sizes, cuda: bool) -> list[str]:
@@ -146,16 +146,17 @@ def has_cuda(allow_no_cuda: bool) -> bool:
     except Unsupported as exc:
         if not allow_no_cuda:
             raise errors.InputError(f"{exc}; --allow-no-cuda runs the check anyway (every CUDA case must skip)") from None
-        print(f"gpu-check: {exc}: every CUDA case must skip", file=sys.stderr)
+        messages.progress(f"gpu-check: {exc}: every CUDA case must skip")
         return False
 
 
 def plain_ceilings(binding: list[str]) -> dict[str, float]:
-    """`devices.plain_ceilings` in a fresh process under the suite's NUMA binding (`binding`)."""
-    code = "import json; from bridge_bench.measure import devices; print(json.dumps(devices.plain_ceilings()))"
-    proc = subprocess.run([*binding, sys.executable, "-c", code], capture_output=True, text=True)
+    """`devices.plain_ceilings` in a fresh process under the suite's NUMA binding (`binding`):
+    `python -m bridge_bench.measure.devices ceilings`."""
+    proc = subprocess.run([*binding, sys.executable, "-m", "bridge_bench.measure.devices", "ceilings"],
+                          capture_output=True, text=True)
     if proc.returncode:
-        raise asvrun.AsvError(f"the plain-loop ceilings failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+        raise asvrun.AsvError(f"the plain-loop ceilings failed: {messages.last_line(proc.stderr)}")
     return json.loads(proc.stdout)
 
 

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bridge_bench import inputs, suite
+from bridge_bench import catalogue, inputs, messages, suite
 from bridge_bench.measure import context, plan
 from bridge_bench.drive import asvrun, rounds
 from bridge_bench.read import sweep_folder
@@ -105,19 +105,8 @@ def pairs(config: Path, torch_versions: list[str] | None = None) -> list[Pair]:
 def single_config(config: Path, pair: Pair, workdir: Path) -> Path:
     """`config` with a matrix of `pair` only, outputs where `config` puts them: asv then builds,
     runs and names exactly that environment."""
-    conf = asvrun.load_config(config)
-    root = config.resolve().parent
-    conf.pop("exclude", None)
-    conf.pop("include", None)
-    conf["matrix"] = {"req": {"torch": [pair.torch], "numpy": [pair.numpy]}}
-    conf["repo"] = str(root / conf.get("repo", "."))
-    for key, default in (("benchmark_dir", "benchmarks"), ("results_dir", "results"), ("env_dir", "env"),
-                         ("html_dir", "html")):
-        conf[key] = str(root / conf.get(key, default))
-    out = workdir / "configs" / f"{pair.name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(conf, indent=2))
-    return out
+    return asvrun.rewrite_config(config, workdir / "configs" / f"{pair.name}.json",
+                                 matrix={"req": {"torch": [pair.torch], "numpy": [pair.numpy]}})
 
 
 def _disk(path: Path) -> int:
@@ -133,7 +122,7 @@ def _versions(python: Path) -> tuple[str, str] | None:
 def _installed(pair: Pair) -> bool:
     """Whether the pair's interpreter imports its torch release and its numpy."""
     found = _versions(pair.python) if pair.python.exists() else None
-    return bool(found) and found[0].split("+")[0] == pair.torch and found[1] == pair.numpy
+    return bool(found) and catalogue.public_version(found[0]) == pair.torch and found[1] == pair.numpy
 
 
 def build(pair: Pair, pair_config: Path, log: Path, pip_cache: Path) -> float:
@@ -167,22 +156,19 @@ def measure(pair: Pair, pair_config: Path, machine: str, bench: list[str] = BENC
                          f"its results in {results} are not that pair's (did the project install upgrade one?)")
 
 
-#: The probe as `bridge-bench semantics --json` runs it, for an environment that has the project
-#: without its dependencies (asv installs it with --no-deps): the probe needs torch and numpy only.
-_PROBE = ("import sys; from bridge_bench.measure import semantics; "
-          "semantics.write(semantics.run(semantics.jobs_for()), semantics.DEFAULT_SIZE, sys.stdout)")
-
-
 def probe(pair: Pair, out: Path) -> None:
-    """The semantics probe with the pair's interpreter (asv installed the project there) into `out`."""
+    """The semantics probe with the pair's interpreter (asv installed the project there) into `out`:
+    `python -m bridge_bench.measure.semantics`, the probe as `bridge-bench semantics --json` runs it,
+    which needs torch and numpy only (asv installs the project with --no-deps, so the command line's
+    dependencies are not there)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with tmp.open("w") as fh:
-        proc = subprocess.run([str(pair.python), "-c", _PROBE], stdout=fh, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run([str(pair.python), "-m", "bridge_bench.measure.semantics"], stdout=fh,
+                              stderr=subprocess.PIPE, text=True)
     if proc.returncode:
         tmp.unlink(missing_ok=True)
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise PairFailed(f"{pair}: the semantics probe failed ({last})")
+        raise PairFailed(f"{pair}: the semantics probe failed ({messages.last_line(proc.stderr)})")
     tmp.replace(out)
 
 
@@ -211,8 +197,8 @@ class _Builder:
             text = self.log.read_text(errors="replace") if self.log.is_file() else ""
             said = [line.strip() for line in text.splitlines()
                     if line.strip().startswith(("Collecting", "Downloading", "Installing", "Successfully"))]
-            print(f"releases: {self.pair}: still building ({said[-1][:100] if said else 'creating the virtualenv'})",
-                  file=sys.stderr, flush=True)
+            messages.progress(f"releases: {self.pair}: still building "
+                              f"({said[-1][:100] if said else 'creating the virtualenv'})")
             self.thread.join(HEARTBEAT_S)
         return self.seconds, self.error
 
@@ -230,7 +216,7 @@ def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, k
     for i, pair in enumerate(todo):
         outcome = Outcome(pair.name, pair.torch, pair.numpy)
         outcomes.append(outcome)
-        print(f"releases: [{i + 1}/{len(todo)}] {pair}: building its environment", file=sys.stderr, flush=True)
+        messages.progress(f"releases: [{i + 1}/{len(todo)}] {pair}: building its environment")
         outcome.setup_s, error = builder.result()
         later = todo[i + 1:]
         if not any(p.torch == pair.torch for p in later):
@@ -240,8 +226,7 @@ def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, k
             if error:
                 raise PairFailed(error)
             outcome.env_bytes = _disk(pair.path)
-            print(f"releases: {pair}: built in {outcome.setup_s:.0f} s ({outcome.env_bytes / 1e9:.1f} GB)",
-                  file=sys.stderr, flush=True)
+            messages.progress(f"releases: {pair}: built in {outcome.setup_s:.0f} s ({outcome.env_bytes / 1e9:.1f} GB)")
             start = time.monotonic()
             measure(pair, configs[pair.name], machine, bench, looks)
             outcome.run_s = time.monotonic() - start
@@ -251,7 +236,7 @@ def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, k
             outcome.status = "ok"
         except (PairFailed, asvrun.AsvError) as exc:
             outcome.status, outcome.error = "failed", str(exc)
-            print(f"releases: {pair}: FAILED: {exc}", file=sys.stderr, flush=True)
+            messages.progress(f"releases: {pair}: FAILED: {exc}")
         finally:
             outcome.finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             if not keep:
@@ -265,13 +250,13 @@ def run(config: Path, machine: str, torch_versions: list[str] | None = None, kee
     end. 1 if a pair failed (the other pairs' results are kept), else 0."""
     todo = pairs(config, torch_versions)
     context.update_machine_file(machine, context.machine_entry())
-    print(f"releases: {len(todo)} environments: " + "; ".join(map(str, todo)), file=sys.stderr)
+    messages.progress(f"releases: {len(todo)} environments: " + "; ".join(map(str, todo)))
     outcomes = sweep(config, machine, torch_versions, keep=keep)
     failed = [o for o in outcomes if o.status != "ok"]
     for o in outcomes:
-        print(f"releases: torch {o.torch} + numpy {o.numpy}: {o.status}, built in {o.setup_s:.0f} s, "
-              f"measured in {o.run_s:.0f} s, probed in {o.probe_s:.0f} s, {o.env_bytes / 1e9:.1f} GB"
-              + (f": {o.error}" if o.error else ""), file=sys.stderr)
+        messages.progress(f"releases: torch {o.torch} + numpy {o.numpy}: {o.status}, built in {o.setup_s:.0f} s, "
+                          f"measured in {o.run_s:.0f} s, probed in {o.probe_s:.0f} s, {o.env_bytes / 1e9:.1f} GB"
+                          + (f": {o.error}" if o.error else ""))
     if failed:
         print("bridge-bench: error: " + "; ".join(f"torch {o.torch} + numpy {o.numpy} failed" for o in failed)
               + f" (reasons above and in {sweep_folder.RECORD}); the other pairs' results are kept", file=sys.stderr)

@@ -25,13 +25,12 @@ import os
 import re
 import shutil
 import statistics
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge_bench import estimate, suite
+from bridge_bench import estimate, messages, suite
 from bridge_bench.measure import plan, record
 from bridge_bench.drive import asvrun
 
@@ -73,13 +72,13 @@ def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None
             elif mode == "adaptive":
                 break  # every case's figure is known: no later round would look
         states = record.records(run_id)
-        print(f"{label}: {summary(states)}; {time.monotonic() - start:.0f} s", file=sys.stderr)
+        messages.progress(f"{label}: {summary(states)}; {time.monotonic() - start:.0f} s")
     estimate.finalize(asvrun.results_dir(config))
     return Outcome(commit, {s["case"]: s["refused"] for s in states if s.get("refused") and "case" in s})
 
 
 def _round(config, machine, selection, run_env, r, heading, extra=(), python=None, managed=False) -> str:
-    print(heading, file=sys.stderr, flush=True)
+    messages.progress(heading)
     return asvrun.run_round(config, machine, selection, {**run_env, plan.ROUND_VARIABLE: str(r)}, extra, python,
                             append=r > 1, managed=managed)
 

@@ -137,9 +137,9 @@ def check_available(record: Conversion) -> None:
     """Raise `Unsupported` when this torch or numpy is too old for the path, or it needs a missing GPU."""
     if record.cuda:
         devices.require()
-    if record.min_torch and catalogue.release(torch.__version__) < catalogue.release(record.min_torch):
+    if record.min_torch and catalogue.release_tuple(torch.__version__) < catalogue.release_tuple(record.min_torch):
         raise Unsupported(f"{record.label} needs torch >= {record.min_torch}, have {torch.__version__}")
-    if record.min_numpy and catalogue.release(np.__version__) < catalogue.release(record.min_numpy):
+    if record.min_numpy and catalogue.release_tuple(np.__version__) < catalogue.release_tuple(record.min_numpy):
         raise Unsupported(f"{record.label} needs numpy >= {record.min_numpy}, have {np.__version__}")
 
 

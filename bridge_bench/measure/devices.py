@@ -11,9 +11,11 @@ The GPU description reads `nvidia-smi` (or sysfs) instead of asking torch, so th
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -284,3 +286,21 @@ def describe() -> dict[str, str]:
         pcie = pcie_from_sysfs(smi.get("pci.bus_id", "")) if smi.get("pci.bus_id") else None
     return {"gpu": name, "gpu_driver": driver, "cuda": torch.version.cuda or "unknown", "pcie": pcie or "unknown",
             "gpu_numa_node": "unknown" if node is None else str(node)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bridge_bench.measure.devices ceilings`: `plain_ceilings` as JSON, in a fresh process
+    (`bridge-bench gpu-check`); `... users`: `gpu_users`, one a line (the GPU workflow's check that
+    the GPU is idle)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["ceilings"]:
+        print(json.dumps(plain_ceilings()))
+    elif argv == ["users"]:
+        for user in gpu_users():
+            print(user)
+    else:
+        sys.exit("usage: python -m bridge_bench.measure.devices ceilings|users")
+
+
+if __name__ == "__main__":
+    main()

@@ -27,7 +27,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TextIO
 
-from bridge_bench import catalogue, inputs, outcomes
+from bridge_bench import catalogue, inputs, messages, outcomes
 from bridge_bench.measure import child, sources
 
 #: Small enough to be instant, an odd power of two so the 2-D layouts are not square (4 x 8 floats).
@@ -116,7 +116,7 @@ def probe(job: Job) -> dict:
         "write_shows_on_other_side": through,
     })
     if caught:
-        record["warning"] = f"{caught[0].category.__name__}: {str(caught[0].message).splitlines()[0]}"
+        record["warning"] = f"{caught[0].category.__name__}: {messages.first_line(caught[0].message)}"
     return record
 
 
@@ -229,7 +229,19 @@ def write(records: list[dict], size: int, out: TextIO) -> None:
     out.write("\n")
 
 
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bridge_bench.measure.semantics`: the whole probe's JSON document on stdout, as
+    `bridge-bench semantics --json` writes it, needing torch and numpy only (the releases sweep runs
+    it with each pair's interpreter, which has the project without its dependencies); with
+    `--worker`, one worker of `run` (jobs on stdin, records on stdout)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--worker"]:
+        worker()
+    elif not argv:
+        write(run(jobs_for()), DEFAULT_SIZE, sys.stdout)
+    else:
+        sys.exit("usage: python -m bridge_bench.measure.semantics [--worker]")
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
-    worker()
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, errors, estimate, suite
+from bridge_bench import catalogue, errors, estimate, messages, suite
 from bridge_bench.read import problems
 from bridge_bench.read.problems import Problem
 
@@ -73,7 +73,7 @@ def _benchmarks(results_dir: Path) -> dict:
     try:
         data = load_json(str(file))  # asv's reader: the file holds NaN literals
     except (UserError, ValueError, OSError) as exc:  # ValueError: not UTF-8; OSError: unreadable
-        raise ResultsError(f"{file}: not valid JSON ({(str(exc).splitlines() or [type(exc).__name__])[0]})") from None
+        raise ResultsError(f"{file}: not valid JSON ({messages.first_line(exc, type(exc).__name__)})") from None
     if not isinstance(data, dict):
         raise ResultsError(f"{file}: not an asv benchmarks.json")
     return {k: v for k, v in data.items() if isinstance(v, dict) and "name" in v}
@@ -162,7 +162,7 @@ def result_files(results_dir: Path) -> tuple[list[Path], list[Problem]]:
 
 def unreadable(file: Path, exc: Exception) -> Problem:
     """A file asv's reader (or the header reader) refused, named with the first line of why."""
-    return Problem(f"{file}: skipped, {(str(exc).splitlines() or [type(exc).__name__])[0]}", "unreadable")
+    return Problem(f"{file}: skipped, {messages.first_line(exc, type(exc).__name__)}", "unreadable")
 
 
 def load(dirs, drop_unusable: bool = True) -> Loaded:
