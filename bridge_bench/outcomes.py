@@ -14,7 +14,8 @@ from bridge_bench import catalogue, errors
 
 OUTCOMES = ("shares", "copies", "raises", "crash", "n/a")
 _SHORT = {"bool": "b", "float16": "f16", "float32": "f32", "float64": "f64", "bfloat16": "bf16",
-          "complex64": "c64", "complex128": "c128", **{f"{k}{n}": f"{k[0]}{n}" for k in ("int", "uint") for n in (8, 16, 32, 64)}}
+          "complex64": "c64", "complex128": "c128",
+          **{f"{k}{n}": f"{k[0]}{n}" for k in ("int", "uint") for n in (8, 16, 32, 64)}}
 SYMBOLS = {"shares": "S", "copies": "C", "raises": "E", "crash": "X", "n/a": "."}
 
 

@@ -1,8 +1,9 @@
 """What several test modules share: the CUDA skip, the rule for missing tools, the recorded full run
 and helpers to read and damage copies of it, and the one small real asv run the tests share.
 
-Plain helpers (`FULLRUN`, `fullrun_part`, `checksum`, `result_file`, `fake_sweep`, `needs`) are imported as `from conftest import ...`:
-pytest puts this folder on sys.path, as for any test module of this rootless layout.
+Plain helpers (`FULLRUN`, `fullrun_part`, `checksum`, `result_file`, `fake_sweep`, `needs`) are
+imported as `from conftest import ...`: pytest puts this folder on sys.path, as for any test module
+of this rootless layout.
 """
 
 import hashlib
@@ -49,7 +50,10 @@ def fullrun_part(dest: Path, *prefixes: str) -> Path:
     return dest
 
 
-def fake_sweep(folder: Path, pairs=(("2.0.1", "1.26.4"), ("2.2.2", "1.26.4"), ("2.4.1", "1.26.4"), ("2.4.1", "2.2.6"))) -> Path:
+SWEEP_PAIRS = (("2.0.1", "1.26.4"), ("2.2.2", "1.26.4"), ("2.4.1", "1.26.4"), ("2.4.1", "2.2.6"))
+
+
+def fake_sweep(folder: Path, pairs=SWEEP_PAIRS) -> Path:
     """A folder laid out as `bridge-bench releases` leaves it (results/, semantics/), made from the
     recorded full run relabelled as the given torch x numpy pairs: what the releases report reads,
     without building CUDA builds of torch. Returns the results folder."""
@@ -103,7 +107,8 @@ def pytest_collection_modifyitems(config, items):
 #: try it again). The CUDA tests run their own cases (tests/test_cuda.py): `bridge-bench gpu-check`
 #: runs those tests on a GPU box and needs nothing else.
 KiB, MiB = 2**10, 2**20
-SIZE_CASES = [*((path, size) for path in ("from_numpy", "tensor", "np_copyto", "copy_") for size in (8, 64 * KiB, 4 * MiB)),
+SIZE_CASES = [*((path, size) for path in ("from_numpy", "tensor", "np_copyto", "copy_")
+                for size in (8, 64 * KiB, 4 * MiB)),
               ("from_numpy", 64 * MiB), ("tensor", 64 * MiB), ("numpy", 64 * MiB), ("np_copy", 4 * KiB),
               ("np_copy", 32 * KiB), ("clone", 64 * MiB)]
 REFUSED_LAYOUTS = [("from_numpy", "negative"), ("dlpack_to_torch", "negative"), ("clone", "readonly")]

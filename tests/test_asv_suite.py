@@ -158,7 +158,8 @@ def test_a_benchmark_version_follows_what_it_times(monkeypatch):
 
     text = common._bindings_text()
     assert '"copy_": _copy_into_tensor,' in text
-    monkeypatch.setattr(common, "_bindings_text", lambda: text.replace('"copy_": _copy_into_tensor,', '"copy_": _copyto,'))
+    edited = text.replace('"copy_": _copy_into_tensor,', '"copy_": _copyto,')
+    monkeypatch.setattr(common, "_bindings_text", lambda: edited)
     rebound_version = common.version(ids, *common.TIMING)
     assert rebound_version != before, "a different binding of the same record"
     monkeypatch.setitem(catalogue.BY_ID, "copy_", dataclasses.replace(catalogue.get("copy_"), output="result"))
@@ -297,7 +298,8 @@ common.bind = lambda path_id, case: stale
 
 
 @pytest.mark.parametrize("prelude, cases, printed", [
-    ("", [FIRST, SECOND], [LOOKED, f"RuntimeError: asked to time {CASE_16} in a benchmark process that times {CASE_8}"]),
+    ("", [FIRST, SECOND],
+     [LOOKED, f"RuntimeError: asked to time {CASE_16} in a benchmark process that times {CASE_8}"]),
     (CACHED, [FIRST], [f"RuntimeError: the call to time for {CASE_8} is not the one bind made for it "
                        f"(last bound: {CASE_16})"]),
 ], ids=["a-second-case", "a-call-bound-earlier"])

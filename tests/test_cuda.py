@@ -2,8 +2,9 @@
 that return when their data is usable and figures under the same run's ceiling.
 
 The asv run is real (`asv run -E existing` on a private copy of the configuration and a private
-HOME). Without CUDA every selected case must be *skipped* (NaN), never failed (null). Besides the run's own check that no
-transfer beats its ceiling (`ceilings.violations`), no test here compares timings: what a call leaves behind is read from the device (an idle stream, torch's count of pinned
+HOME). Without CUDA every selected case must be *skipped* (NaN), never failed (null). Besides the
+run's own check that no transfer beats its ceiling (`ceilings.violations`), no test here compares
+timings: what a call leaves behind is read from the device (an idle stream, torch's count of pinned
 blocks), which a slow spell cannot change.
 """
 
@@ -62,7 +63,8 @@ def test_params_are_fixed_and_nothing_touches_cuda_at_import():
     assert data["init"] is False, "importing the suite must not create a CUDA context (asv forks after import)"
     assert data["first_pin_number"] == 1, "one call per sample: setup empties the cache between calls"
     p = data["params"]
-    assert p["HostToCuda"][0] == [i for i in catalogue.ids(catalogue.HOST_TO_CUDA, cuda=True) if not catalogue.get(i).cold]
+    warm = [i for i in catalogue.ids(catalogue.HOST_TO_CUDA, cuda=True) if not catalogue.get(i).cold]
+    assert p["HostToCuda"][0] == warm
     assert p["PinMemoryFirst"][0] == ["pin_memory_first"]
     assert p["CudaToHost"][0] == catalogue.ids(catalogue.CUDA_TO_HOST, cuda=True)
     assert p["HostToCuda"][1] == list(inputs.TRANSFER_SIZES) and p["HostToCuda"][2] == ["float32"]

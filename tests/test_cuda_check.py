@@ -88,9 +88,9 @@ def test_a_full_gpu_run_passes():
 def test_a_cuda_case_that_skips_for_an_unexpected_exception_fails_the_check_naming_it():
     skipped = _row("to_cuda", None, size=2**20, status="skipped")
     case = f"{H2D}('to_cuda', {2**20}, 'float32', 'C')"
-    found = gpucheck.problems(a_gpu_run(skipped), {case: "t.to(\"cuda\") refuses it: RuntimeError: CUDA error: out of memory"},
-                              [2**20], cuda=True)
-    assert found == [f"{case}: skipped on a CUDA box: t.to(\"cuda\") refuses it: RuntimeError: CUDA error: out of memory"]
+    reason = "t.to(\"cuda\") refuses it: RuntimeError: CUDA error: out of memory"
+    found = gpucheck.problems(a_gpu_run(skipped), {case: reason}, [2**20], cuda=True)
+    assert found == [f"{case}: skipped on a CUDA box: {reason}"]
     failed = _row("to_cuda", None, size=2**20, status="failed")
     assert "failed" in gpucheck.problems(a_gpu_run(failed), {}, [2**20], cuda=True)[0]
 
@@ -131,7 +131,8 @@ def test_without_cuda_every_case_must_skip_for_the_lack_of_it():
 
 
 def test_the_suites_ceilings_must_agree_with_a_plain_loop():
-    assert gpucheck.against_plain({"h2d_ceiling": 50.0, "d2h_ceiling": 52.0}, {"h2d_ceiling": 54.0, "d2h_ceiling": 50.0}) == []
+    plain = {"h2d_ceiling": 54.0, "d2h_ceiling": 50.0}
+    assert gpucheck.against_plain({"h2d_ceiling": 50.0, "d2h_ceiling": 52.0}, plain) == []
     found = gpucheck.against_plain({"h2d_ceiling": 40.0}, {"h2d_ceiling": 54.0, "d2h_ceiling": 50.0})
     assert len(found) == 2 and "40.0 GB/s" in found[0] and "d2h_ceiling: the suite read nan" in found[1]
 

@@ -112,8 +112,8 @@ def test_the_round_is_the_drivers_else_the_cases_own_count(monkeypatch):
 
 
 def test_a_run_counts_the_fast_cases_short_of_quiet_looks():
-    states = [record(ZERO_COPY, [5e-7] * 3, [True, True, False]), record(COPY_IN_CACHE, [6e-6] * 3, [False, True, False]),
-              record(COPY_64MIB, [5e-3] * 3, [False] * 3)]
+    states = [record(ZERO_COPY, [5e-7] * 3, [True, True, False]),
+              record(COPY_IN_CACHE, [6e-6] * 3, [False, True, False]), record(COPY_64MIB, [5e-3] * 3, [False] * 3)]
     assert plan.short_of_quiet(states) == (1, 2), "one fast case of two; the slow one is not counted"
     assert timing.BATCH_S < 5e-3
 

@@ -56,7 +56,8 @@ def test_report_from_a_real_asv_run(recorded_run, tmp_path, capsys):
     references = bandwidth[bandwidth["direction"] == "reference"]
     best = references.groupby("size")["pct_of_ceiling"].max()
     sizes = {size for path, size in SIZE_CASES if catalogue.get(path).direction == catalogue.REFERENCE}
-    assert set(best.index) == sizes and (best.round(6) == 100).all(), "at each size the fastest reference is the ceiling"
+    assert set(best.index) == sizes and (best.round(6) == 100).all(), \
+        "at each size the fastest reference is the ceiling"
     # other paths may pass it (torch.tensor copies with two threads, np.copyto with one)
     memory = pd.read_csv(out / "tables" / "peak_memory.csv").set_index("label")["allocated_x_array"]
     assert memory["torch.tensor(a)"] > 0.9 and memory["torch.from_numpy(a)"] < 0.1
@@ -67,8 +68,10 @@ def test_report_from_a_real_asv_run(recorded_run, tmp_path, capsys):
     assert len(headings) == len(report.SECTIONS) - 1, \
         "every section in the list's order; without --semantics the semantics builder has nothing to say"
     findings = pd.read_csv(out / "tables" / "findings.csv").set_index("label")
-    assert findings.loc["torch.from_numpy(a)", "does"] == "shares" and findings.loc["torch.tensor(a)", "does"] == "copies"
-    assert "catalogue&#x27;s `shares` flag (not probed here" in md, "without a probe, the findings say where `does` is from"
+    assert findings.loc["torch.from_numpy(a)", "does"] == "shares"
+    assert findings.loc["torch.tensor(a)", "does"] == "copies"
+    assert "catalogue&#x27;s `shares` flag (not probed here" in md, \
+        "without a probe, the findings say where `does` is from"
 
 
 def test_numbers_are_shown_one_way_everywhere():
@@ -107,10 +110,11 @@ def test_the_page_names_runs_once_shows_a_few_sizes_and_links_long_tables(tmp_pa
     runs = {("m", "env-a", "a" * 40): "m / torch 2.13 / a", ("m", "env-b", "b" * 40): "m / torch 2.14 / b"}
     rows = pd.MultiIndex.from_tuples([(*run, "numpy->torch", "torch.tensor(a)") for run in runs],
                                      names=analysis.PATH_ROWS)
-    wide = pd.DataFrame([[1.0] * len(inputs.SIZES)] * 2, index=rows, columns=list(map(inputs.format_size, inputs.SIZES)))
+    wide = pd.DataFrame([[1.0] * len(inputs.SIZES)] * 2, index=rows,
+                        columns=list(map(inputs.format_size, inputs.SIZES)))
     tidy = pd.DataFrame([{"machine": run[0], "env": run[1], "commit": run[2], "x": 1.0} for run in runs])
-    section = render.Section("S", "", [("wide", "By size", wide), ("tidy", "Per run", tidy), ("long", "Every case", tidy)],
-                             linked={"long"})
+    tables = [("wide", "By size", wide), ("tidy", "Per run", tidy), ("long", "Every case", tidy)]
+    section = render.Section("S", "", tables, linked={"long"})
     out = tmp_path / "out"
     render.write([section], out, "Title", [], runs)
 

@@ -146,5 +146,6 @@ def test_context_the_processes_contradict_is_a_warning(real):
     warnings = results.load([real]).warnings
     assert len(warnings) == 2 and all(str(file) in w for w in warnings)
     text = "\n".join(warnings)
-    assert f"torch_threads={int(threads) + 1} but its benchmark processes reported track_torch_threads = {threads}" in text
+    said = f"torch_threads={int(threads) + 1} but its benchmark processes reported track_torch_threads = {threads}"
+    assert said in text
     assert "THP_MEM_ALLOC_ENABLE=1 but its benchmark processes reported track_thp_mem_alloc_enable = 0" in text

@@ -26,7 +26,8 @@ def test_a_later_round_gives_a_process_to_the_due_cases_only():
               record(f"{SIZES_N2T}('tensor', 8, 'float32', 'C')", [3e-6]),  # still in its first looks
               {**record(f"{SIZES_N2T}('from_numpy', 65536, 'float32', 'C')", []), "refused": "no"}]
     cases = rounds.due_cases(states, 5, "adaptive")
-    assert cases == sorted([f"{SIZES_N2T}('tensor', 65536, 'float32', 'C')", f"{SIZES_N2T}('tensor', 8, 'float32', 'C')"])
+    assert cases == sorted([f"{SIZES_N2T}('tensor', 65536, 'float32', 'C')",
+                            f"{SIZES_N2T}('tensor', 8, 'float32', 'C')"])
     regexes = rounds.schedule(cases, bench=[])
     assert asv_selects(regexes) == [("'tensor'", "8", "'float32'", "'C'"), ("'tensor'", "65536", "'float32'", "'C'")]
     assert not asv_selects(regexes, name="bench_dtypes.NumpyToTorch.time_convert"), "another benchmark's cases"

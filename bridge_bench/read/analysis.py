@@ -25,8 +25,9 @@ from bridge_bench.read import results, runfiles
 from bridge_bench.read.results import RUN
 
 #: One run: what produced a set of numbers together. Ceilings and ratios never cross runs.
-#: Context columns that change copy speed and are varied on purpose (docs/methodology.md, "The readings of the machine"). A pair of runs
-#: differing in exactly one of these (all else equal) is a controlled comparison.
+#: Context columns that change copy speed and are varied on purpose (docs/methodology.md, "The
+#: readings of the machine"). A pair of runs differing in exactly one of these (all else equal) is a
+#: controlled comparison.
 CONTEXT_COLUMNS = ["torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE"]
 #: Context that must match for two runs to be comparable: same kind of hardware and OS. The machine
 #: name and asv env name are left out: they usually *encode* the factor being varied.
@@ -111,7 +112,8 @@ def run_labels(frame: pd.DataFrame) -> dict[tuple, str]:
     THP) is added to every label when the runs differ in it, and the asv env name where two runs
     would still read alike. The CSVs keep the full machine, env and commit."""
     table = runs(frame)
-    named = [c for c in CONTEXT_COLUMNS if c in table and (c in ("torch", "numpy") or table[c].nunique(dropna=False) > 1)]
+    named = [c for c in CONTEXT_COLUMNS
+             if c in table and (c in ("torch", "numpy") or table[c].nunique(dropna=False) > 1)]
     labels = table["machine"].astype(str)
     for column in named:
         labels += table[column].map(lambda v, c=column: "" if pd.isna(v) else f" / {c} {v}")
@@ -151,7 +153,8 @@ def bandwidth(frame: pd.DataFrame) -> pd.DataFrame:
     ceiling = ref.groupby(key, as_index=False)["gbps"].max().rename(columns={"gbps": "ceiling_gbps"})
     out = t.merge(ceiling, on=key, how="left")
     out["pct_of_ceiling"] = 100 * out["gbps"] / out["ceiling_gbps"]
-    return out[[*RUN, *DESCRIBED_CASE, "value", "gbps", "ceiling_gbps", "pct_of_ceiling"]].rename(columns={"value": "seconds"})
+    columns = [*RUN, *DESCRIBED_CASE, "value", "gbps", "ceiling_gbps", "pct_of_ceiling"]
+    return out[columns].rename(columns={"value": "seconds"})
 
 
 def ceiling_by_size(bandwidths: pd.DataFrame) -> pd.DataFrame:

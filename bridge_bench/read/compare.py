@@ -178,6 +178,7 @@ def compare(baseline: Side, candidate: Side, factors: dict[str, float] | None = 
     if "nights" in base:
         merged = too_new(merged, base)
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
-    only = {side: merged[merged["_merge"] == side][results.CASE].reset_index(drop=True) for side in ("left_only", "right_only")}
+    only = {side: merged[merged["_merge"] == side][results.CASE].reset_index(drop=True)
+            for side in ("left_only", "right_only")}
     return Comparison(factors or gate.factors_for(), baseline, candidate, both, only["left_only"], only["right_only"],
                       problems.unique(warn_a + warn_b), gate.Machine.of(base, cand))

@@ -187,9 +187,9 @@ def judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.Se
     `evidence` says, for (worse, better), whether the data back a change beyond the factor: for
     call-bound cases the fastest look, past half the factor's margin; for memory-bound cases the
     fastest look and the median of all looks, past the factor, and the looks by `looks_differ`;
-    for counts the floor; for the rest asv's test. A call-bound case or an in-cache copy (`CPU_BOUND`) is judged on its ratios over
-    the machine's (`Machine.cpu_slowdown`, the column 'expected'): a run whose CPU ran the fixed call
-    slower is expected to run every such call slower by as much. A change of a copy torch makes
+    for counts the floor; for the rest asv's test. A call-bound case or an in-cache copy
+    (`CPU_BOUND`) is judged on its ratios over the machine's (`Machine.cpu_slowdown`, the column
+    'expected'): a run whose CPU ran the fixed call slower is expected to run every such call slower by as much. A change of a copy torch makes
     with its thread pool, in the direction the free cores moved, is 'contended', not judged.
     """
     looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)

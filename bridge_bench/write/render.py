@@ -174,7 +174,8 @@ def _html(sections: list[Section], title: str, warnings: list[str], runs: dict[t
     esc = html.escape
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title><style>"
              "body{font-family:system-ui,sans-serif;margin:1em auto;max-width:1400px;padding:0 1em}"
-             "h1{font-size:1.5em;margin:0.3em 0}h2{font-size:1.3em;margin:1em 0 0.3em}h3{font-size:1em;margin:1em 0 0.3em}"
+             "h1{font-size:1.5em;margin:0.3em 0}h2{font-size:1.3em;margin:1em 0 0.3em}"
+             "h3{font-size:1em;margin:1em 0 0.3em}"
              "p{margin:0.3em 0}nav{font-size:0.9em}"
              "table{border-collapse:collapse;font-size:12px;margin:0.3em 0 1em}"
              "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}th{background:#f3f3f3}"
@@ -189,7 +190,8 @@ def _html(sections: list[Section], title: str, warnings: list[str], runs: dict[t
         for name, caption, rows in _blocks(s, runs):
             link = f"<a href='tables/{esc(name)}.csv'>{esc(name)}.csv</a>"
             parts.append(f"<p>{esc(caption)}: {link}</p>" if rows is None else
-                         f"<h3>{esc(caption)} <small>({link})</small></h3><div class='scroll'>{_html_table(rows)}</div>")
+                         f"<h3>{esc(caption)} <small>({link})</small></h3>"
+                         f"<div class='scroll'>{_html_table(rows)}</div>")
         for name, image in s.figures:
             data = base64.b64encode(image).decode()
             parts.append(f"<img alt='{esc(name)}' src='data:image/png;base64,{data}'>")

@@ -15,15 +15,13 @@ captions and figure titles; the CSVs keep its full machine, env and commit.
 
 from __future__ import annotations
 
-import sys
-import time
 from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import catalogue, inputs, outcomes, units
+from bridge_bench import catalogue, inputs, messages, outcomes, units
 from bridge_bench.read import analysis, ceilings, results, runfiles
 from bridge_bench.write import plots, render
 from bridge_bench.write.render import Section
@@ -75,7 +73,8 @@ def _cost(key: tuple, row: pd.Series, zero: pd.Series, copies: pd.Series) -> lis
         return said
     if key not in copies.index:
         return []
-    said = [f"copies: {units.number(row[analysis.GBPS_AT])} GB/s, {units.number(row[analysis.PCT_AT])} % of the copy ceiling"]
+    said = [f"copies: {units.number(row[analysis.GBPS_AT])} GB/s, "
+            f"{units.number(row[analysis.PCT_AT])} % of the copy ceiling"]
     if key == copies.idxmax() and len(copies) > 1 and direction != catalogue.REFERENCE:
         said.append(f"fastest copy of {direction}")
     return said
@@ -140,8 +139,9 @@ def _transfers(d: Inputs) -> Section:
     text = (f"{len(bad)} of {len(checked)} transfer bandwidths are more than {ceilings.TOLERANCE:.0%} above the "
             "same run's ceiling: those are measurement errors (a missing synchronise), not results."
             if len(bad) else f"All {len(checked)} transfer bandwidths are within their run's ceiling.")
-    text += (" GB/s = array bytes / the published time, the median of the quiet looks (10^9 bytes/s); the ceiling of each direction is a "
-             f"{inputs.format_size(inputs.CEILING_SIZE)} pinned copy timed with CUDA events in the same run.")
+    text += (" GB/s = array bytes / the published time, the median of the quiet looks (10^9 bytes/s); "
+             f"the ceiling of each direction is a {inputs.format_size(inputs.CEILING_SIZE)} pinned copy "
+             "timed with CUDA events in the same run.")
     sizes = analysis.transfer_bandwidth(checked)
     wide = analysis.by_size(sizes, analysis.PATH_ROWS, "gbps")
     cols = [*analysis.PATH_ROWS, "size", "dtype", "gbps", "ceiling", "ceiling_gbps", "ratio", "violation"]
@@ -199,8 +199,8 @@ def _cost_model(d: Inputs) -> Section:
     return Section("Cost model",
                    "time = overhead + bytes x cost per byte, fitted per path in two regimes (below 64 MiB: "
                    "caches help; from 64 MiB: DRAM) by least squares on relative residuals. `gbps_dram` is "
-                   "what to expect for large arrays; zero-copy paths show ~0 ns per MiB and no GB/s. `rms_error_pct` is "
-                   "the fit's RMS relative error over all sizes.",
+                   "what to expect for large arrays; zero-copy paths show ~0 ns per MiB and no GB/s. "
+                   "`rms_error_pct` is the fit's RMS relative error over all sizes.",
                    [("cost_model", "Cost model per path", analysis.cost_model(d.frame))])
 
 
@@ -301,11 +301,7 @@ def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progr
     with `all_runs` every file (the runs table and the comparisons across environments then see
     every run). The semantics file is read first and the output folder checked next, so that bad
     input costs no time and leaves a previous report where it was."""
-    start = time.perf_counter()
-
-    def step(message: str) -> None:
-        if progress:
-            progress(f"report: {message} ({time.perf_counter() - start:.1f} s)")
+    step = messages.stopwatch("report", progress)
 
     dirs = [Path(d) for d in dirs]
     probe = outcomes.read(semantics_file) if semantics_file else None
@@ -332,7 +328,3 @@ def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progr
     render.write(sections, out, TITLE, loaded.warnings, data.labels)
     step(f"done: {out / 'index.html'}")
     return loaded
-
-
-def print_progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
