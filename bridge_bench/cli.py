@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from bridge_bench import catalogue, errors, estimate, inputs, suite
+from bridge_bench import catalogue, errors, estimate, inputs, messages, options, pins, suite
 from bridge_bench.measure import context, plan
 from bridge_bench.drive import asvrun, fidelity, releases, rounds
 from bridge_bench.read import problems, sweep_folder
@@ -27,7 +27,8 @@ def _require_torch() -> None:
 
     if importlib.util.find_spec("torch") is None:
         raise errors.InputError(f"torch is not installed for {sys.executable}: this command runs conversions; install a "
-                       "pinned build first, e.g. pip install torch==2.13.0 (README: an unpinned torch is a multi-GB CUDA build)")
+                                f"pinned build first, e.g. {pins.install_hint()} (README: an unpinned torch is a multi-GB "
+                                "CUDA build)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,16 +36,27 @@ class _Parser(argparse.ArgumentParser):
         raise errors.InputError(message)
 
 
-def _size(text: str) -> int:
-    try:
-        return inputs.parse_size(text)
-    except errors.InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _argument(parse, **fixed):
+    """An argparse `type` from a parser of the package: its InputError becomes argparse's one line."""
+    def convert(text: str):
+        try:
+            return parse(text, **fixed)
+        except errors.InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
 
 
-def _progress(done: int, total: int) -> None:
+_size = _argument(inputs.parse_size)
+#: NAME=VALUE of an environment variable; set to '' is allowed.
+_assignment = _argument(options.key_value, empty_value=True, what="environment variable", example="OMP_NUM_THREADS=1")
+
+
+def _count(done: int, total: int) -> None:
+    """The probe's progress: a count rewritten in place every 50 cases."""
     if done == total or done % 50 == 0:
-        print(f"\r  {done}/{total} cases", end="\n" if done == total else "", file=sys.stderr, flush=True)
+        messages.progress(f"\r  {done}/{total} cases", end="\n" if done == total else "")
 
 
 def cmd_list(args) -> int:
@@ -102,7 +114,7 @@ def cmd_finalize(args) -> int:
         try:
             changed = estimate.finalize(folder)
         except (UserError, ValueError, KeyError, IndexError) as exc:
-            raise errors.InputError(f"{folder}: a result file is not asv's ({str(exc).splitlines()[0]}); nothing after it was changed")
+            raise errors.InputError(f"{folder}: a result file is not asv's ({messages.first_line(exc)}); nothing after it was changed")
         print(f"{folder}: {changed} timed results now carry the median of their quiet looks", file=sys.stderr)
     return 0
 
@@ -130,7 +142,7 @@ def cmd_semantics(args) -> int:
 
     jobs = semantics.jobs_for(args.path, args.dtype, args.layout, args.size)
     print(f"probing {len(jobs)} cases in worker processes", file=sys.stderr)
-    records = semantics.run(jobs, workers=args.jobs, progress=_progress)
+    records = semantics.run(jobs, workers=args.jobs, progress=_count)
     if args.json:
         semantics.write(records, args.size, sys.stdout)
     else:
@@ -153,28 +165,28 @@ def cmd_gpu_check(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from bridge_bench.read import compare
+    from bridge_bench.read import compare, gate
 
     if args.history is not None and args.history < 1:
         raise errors.InputError(f"--history {args.history}: give a number of runs, 1 or more (e.g. 7 nights)")
     base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)},
                         history=args.history)
     cand = compare.Side(args.candidate, {**compare.parse_filters(args.both), **compare.parse_filters(args.cand_filters)})
-    factors = compare.factors_for(args.factor, args.memory_factor, args.cache_factor)
+    factors = gate.factors_for(args.factor, args.memory_factor, args.cache_factor)
     return _print_comparison(compare.compare(base, cand, factors), args)
 
 
 def _print_comparison(result, args) -> int:
     """compare's answer on stdout in the format asked for, then the input's problems; 1 on regressions."""
-    from bridge_bench.read import compare
+    from bridge_bench.write import comparison
 
     if args.json:
-        json.dump(compare.to_json(result), sys.stdout, indent=1, default=str)
+        json.dump(comparison.to_json(result), sys.stdout, indent=1, default=str)
         print()
     elif args.markdown:
-        print(compare.render_markdown(result, args.all), end="")
+        print(comparison.render_markdown(result, args.all), end="")
     else:
-        print(compare.render_text(result, args.all))
+        print(comparison.render_text(result, args.all))
     sys.stdout.flush()
     _warn(result.warnings, "every one is in the output of --json ('warnings')")
     return 1 if len(result.regressions) else 0
@@ -186,22 +198,15 @@ def _warn(warnings: list[str], listed: str) -> None:
         print(f"bridge-bench: warning: {line}", file=sys.stderr)
 
 
-def _assignment(item: str) -> tuple[str, str]:
-    key, sep, value = item.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"invalid {item!r}: use NAME=VALUE, e.g. OMP_NUM_THREADS=1")
-    return key, value
-
-
 def cmd_paired(args) -> int:
-    from bridge_bench.read import compare
+    from bridge_bench.read import compare, gate
 
     if args.out.exists() and any(args.out.iterdir()):
         raise errors.InputError(f"--out {args.out}: not empty; give a new folder (paired runs never overwrite results)")
     for flag, python in (("--baseline-python", args.baseline_python), ("--candidate-python", args.candidate_python)):
         if python and not Path(python).is_file():
             raise errors.InputError(f"{flag} {python}: no such interpreter")
-    factors = compare.factors_for(args.factor, args.memory_factor, args.cache_factor, defaults=compare.PAIRED_FACTORS)
+    factors = gate.factors_for(args.factor, args.memory_factor, args.cache_factor, defaults=gate.PAIRED_FACTORS)
     sides = {"baseline": (args.baseline_python, dict(args.baseline_env)),
              "candidate": (args.candidate_python, dict(args.candidate_env))}
     dirs = rounds.paired(args.config, sides, suite.with_readings(args.bench), args.out, args.rounds)
@@ -211,7 +216,7 @@ def cmd_paired(args) -> int:
 def cmd_report(args) -> int:
     from bridge_bench.write import report
 
-    loaded = report.build(args.results_dir, args.out, semantics_file=args.semantics, progress=report.print_progress,
+    loaded = report.build(args.results_dir, args.out, semantics_file=args.semantics, progress=messages.progress,
                           all_runs=args.all_runs)
     print(args.out / "index.html", flush=True)
     _warn(loaded.warnings, f"every one is listed at the end of {args.out / 'report.md'}")
@@ -222,7 +227,7 @@ def cmd_releases_report(args) -> int:
     from bridge_bench.write import releases_report
 
     releases_report.build(args.results_dir or sweep_folder.default(sweep_folder.RESULTS), args.semantics, args.out,
-                          progress=releases_report.print_progress)
+                          progress=messages.progress)
     print(args.out / "index.html")
     return 0
 

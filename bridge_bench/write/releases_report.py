@@ -17,15 +17,13 @@ of every pair and the sweep's record (wall times, disk), and writes the same kin
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 from packaging.version import Version
 
-from bridge_bench import catalogue, errors, inputs, outcomes, suite
-from bridge_bench.read import analysis, compare, results, sweep_folder
+from bridge_bench import catalogue, errors, inputs, messages, outcomes, suite
+from bridge_bench.read import analysis, compare, gate, results, sweep_folder
 from bridge_bench.write import plots, render
 from bridge_bench.write.render import Section
 
@@ -36,11 +34,6 @@ CALL_SIZE, MEMORY_SIZE = 8, inputs.OUT_OF_CACHE
 
 class ReleasesError(errors.InputError):
     """The sweep's folders cannot make a releases report; the message names what is missing."""
-
-
-def release(version: str) -> str:
-    """A torch version without its build suffix (2.4.1+cu121 -> 2.4.1): the release."""
-    return str(version).split("+")[0]
 
 
 def _ordered(versions) -> list[str]:
@@ -55,7 +48,7 @@ def load(results_dir: Path) -> pd.DataFrame:
     if frame["torch"].isna().any():
         raise ReleasesError(f"{results_dir}: some results name no torch version; a releases report reads the "
                             "results of `bridge-bench releases` (managed environments, one per torch x numpy)")
-    frame["release"] = frame["torch"].map(release)
+    frame["release"] = frame["torch"].map(catalogue.public_version)
     return frame
 
 
@@ -99,10 +92,10 @@ def steps(frame: pd.DataFrame) -> pd.DataFrame:
 
 def step_summary(judged: pd.DataFrame) -> pd.DataFrame:
     counts = judged.groupby(["numpy", "step", "status"], sort=False).size().unstack("status", fill_value=0)
-    for status in compare.JUDGED:
+    for status in gate.JUDGED:
         if status not in counts:
             counts[status] = 0
-    return counts[list(compare.JUDGED)].reset_index()
+    return counts[list(gate.JUDGED)].reset_index()
 
 
 def step_changes(judged: pd.DataFrame) -> pd.DataFrame:
@@ -152,7 +145,7 @@ def probes(folder: Path) -> dict[tuple[str, str], outcomes.Probe]:
     found = {}
     for file in sorted(Path(folder).glob("*.json")):
         probe = outcomes.read(file)
-        found[(release(probe.versions.get("torch", "?")), probe.versions.get("numpy", "?"))] = probe
+        found[(catalogue.public_version(probe.versions.get("torch", "?")), probe.versions.get("numpy", "?"))] = probe
     return found
 
 
@@ -265,12 +258,12 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
     judged = steps(frame)
     if not judged.empty:
         changes = step_changes(judged)
-        factors = compare.factors_for()
+        factors = gate.factors_for()
         out.append(Section(
             "Consecutive releases, judged by compare",
             "Every case of each release against the release before it, with the same numpy, judged by "
             f"`bridge-bench compare`'s rules (call-bound factor {factors['call-bound']:g}, in-cache copies "
-            f"{factors['in-cache']:g}, memory-bound {factors['memory-bound']:g}, counts {compare.COUNT_FACTOR:g}, the other estimates agreeing): a "
+            f"{factors['in-cache']:g}, memory-bound {factors['memory-bound']:g}, counts {gate.COUNT_FACTOR:g}, the other estimates agreeing): a "
             "change here is one the gate would report. A ratio is the newer release's figure over the older one's.",
             [("steps", "Cases per step", step_summary(judged)),
              ("steps_by_path", "Changed cases per step, path and class (median ratio of each kind)", step_by_path(changes)),
@@ -304,11 +297,7 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
 
 def build(results_dir: Path, semantics_dir: Path | None, out: Path, progress=None) -> None:
     """Write the releases report of `results_dir` (and the probes in `semantics_dir`) into `out`."""
-    start = time.perf_counter()
-
-    def step(message: str) -> None:
-        if progress:
-            progress(f"releases report: {message} ({time.perf_counter() - start:.1f} s)")
+    step = messages.stopwatch("releases report", progress)
 
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
@@ -322,7 +311,3 @@ def build(results_dir: Path, semantics_dir: Path | None, out: Path, progress=Non
     built = sections(frame, found, sweep_folder.read_record(results_dir.parent))
     render.write(built, out, TITLE, [], {})
     step(f"done: {out / 'index.html'}")
-
-
-def print_progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
