@@ -26,37 +26,15 @@ def _require_torch() -> None:
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:
-        raise errors.InputError(f"torch is not installed for {sys.executable}: this command runs conversions; install a "
-                                f"pinned build first, e.g. {pins.install_hint()} (README: an unpinned torch is a multi-GB "
-                                "CUDA build)")
+        raise errors.InputError(f"torch is not installed for {sys.executable}: this command runs conversions; "
+                                f"install a pinned build first, e.g. {pins.install_hint()} (README: an unpinned "
+                                "torch is a multi-GB CUDA build)")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise errors.InputError(message)
-
-
-def _argument(parse, **fixed):
-    """An argparse `type` from a parser of the package: its InputError becomes argparse's one line."""
-    def convert(text: str):
-        try:
-            return parse(text, **fixed)
-        except errors.InputError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = parse.__name__
-    return convert
-
-
-_size = _argument(inputs.parse_size)
+_size = options.argument(inputs.parse_size)
 #: NAME=VALUE of an environment variable; set to '' is allowed.
-_assignment = _argument(options.key_value, empty_value=True, what="environment variable", example="OMP_NUM_THREADS=1")
-
-
-def _count(done: int, total: int) -> None:
-    """The probe's progress: a count rewritten in place every 50 cases."""
-    if done == total or done % 50 == 0:
-        messages.progress(f"\r  {done}/{total} cases", end="\n" if done == total else "")
+_assignment = options.argument(options.key_value, empty_value=True, what="environment variable",
+                               example="OMP_NUM_THREADS=1")
 
 
 def cmd_list(args) -> int:
@@ -102,7 +80,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_releases(args) -> int:
-    return releases.run(args.config or sweep_folder.default(sweep_folder.CONFIG), args.machine, args.torch, args.keep_envs)
+    config = args.config or sweep_folder.default(sweep_folder.CONFIG)
+    return releases.run(config, args.machine, args.torch, args.keep_envs)
 
 
 def cmd_finalize(args) -> int:
@@ -114,7 +93,8 @@ def cmd_finalize(args) -> int:
         try:
             changed = estimate.finalize(folder)
         except (UserError, ValueError, KeyError, IndexError) as exc:
-            raise errors.InputError(f"{folder}: a result file is not asv's ({messages.first_line(exc)}); nothing after it was changed")
+            raise errors.InputError(f"{folder}: a result file is not asv's ({messages.first_line(exc)}); "
+                                    "nothing after it was changed")
         print(f"{folder}: {changed} timed results now carry the median of their quiet looks", file=sys.stderr)
     return 0
 
@@ -142,7 +122,7 @@ def cmd_semantics(args) -> int:
 
     jobs = semantics.jobs_for(args.path, args.dtype, args.layout, args.size)
     print(f"probing {len(jobs)} cases in worker processes", file=sys.stderr)
-    records = semantics.run(jobs, workers=args.jobs, progress=_count)
+    records = semantics.run(jobs, workers=args.jobs, progress=messages.count)
     if args.json:
         semantics.write(records, args.size, sys.stdout)
     else:
@@ -171,7 +151,8 @@ def cmd_compare(args) -> int:
         raise errors.InputError(f"--history {args.history}: give a number of runs, 1 or more (e.g. 7 nights)")
     base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)},
                         history=args.history)
-    cand = compare.Side(args.candidate, {**compare.parse_filters(args.both), **compare.parse_filters(args.cand_filters)})
+    both = compare.parse_filters(args.both)
+    cand = compare.Side(args.candidate, {**both, **compare.parse_filters(args.cand_filters)})
     factors = gate.factors_for(args.factor, args.memory_factor, args.cache_factor)
     return _print_comparison(compare.compare(base, cand, factors), args)
 
@@ -210,7 +191,8 @@ def cmd_paired(args) -> int:
     sides = {"baseline": (args.baseline_python, dict(args.baseline_env)),
              "candidate": (args.candidate_python, dict(args.candidate_env))}
     dirs = rounds.paired(args.config, sides, suite.with_readings(args.bench), args.out, args.rounds)
-    return _print_comparison(compare.compare(compare.Side(dirs["baseline"]), compare.Side(dirs["candidate"]), factors), args)
+    sides = compare.Side(dirs["baseline"]), compare.Side(dirs["candidate"])
+    return _print_comparison(compare.compare(*sides, factors), args)
 
 
 def cmd_report(args) -> int:
@@ -234,7 +216,8 @@ def cmd_releases_report(args) -> int:
 
 def _compare_options(p) -> None:
     p.add_argument("--factor", type=float, default=None,
-                   help="smallest ratio that counts for call-bound timed cases (default: README, 'Comparing runs')")
+                   help="smallest ratio that counts for call-bound timed cases "
+                        "(default: the gate's, docs/methodology.md)")
     p.add_argument("--cache-factor", type=float, default=None,
                    help="the same for copies of 4 KiB to 1 MiB that take under 10 us (in cache)")
     p.add_argument("--memory-factor", type=float, default=None,
@@ -267,8 +250,8 @@ def _command(sub, name: str, func, help: str, *shared: str, **defaults) -> argpa
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bridge-bench", description=DESCRIPTION)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    parser = options.Parser(prog="bridge-bench", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=options.Parser, metavar="COMMAND")
 
     _command(sub, "list", cmd_list, "the catalogue of conversion paths")
 
@@ -287,21 +270,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-stderr", action="store_true", help="show skip reasons and benchmark output")
     p.add_argument("--no-publish", action="store_true", help="skip asv publish")
 
-    p = _command(sub, "releases", cmd_releases, "the suite and the probe on every torch x numpy pair of asv.releases.json",
+    p = _command(sub, "releases", cmd_releases,
+                 "the suite and the probe on every torch x numpy pair of asv.releases.json",
                  "--machine", needs_torch=True)
     p.add_argument("--config", type=Path, help=f"asv configuration of the sweep (default: ./{sweep_folder.CONFIG}; "
                    f"./{sweep_folder.FORMER[sweep_folder.CONFIG]}, its former name, where only that exists)")
     p.add_argument("--torch", nargs="+", help="only the pairs of these torch versions (default: every pair)")
     p.add_argument("--keep-envs", action="store_true", help="keep each environment after measuring it (3-6 GB each)")
 
-    _command(sub, "finalize", cmd_finalize, "after a plain `asv run`: publish the median of each timed case's quiet looks",
+    _command(sub, "finalize", cmd_finalize,
+             "after a plain `asv run`: publish the median of each timed case's quiet looks",
              "results_dir")
 
     p = _command(sub, "fidelity", cmd_fidelity, "asv's figure for zero-copy paths against a tight loop; exit 1 beyond "
                  "the limit", "--config", needs_torch=True)
     p.add_argument("--path", nargs="+", default=list(fidelity.DEFAULT_PATHS), help="zero-copy path ids")
     p.add_argument("--size", nargs="+", type=_size, default=list(fidelity.DEFAULT_SIZES), help="sizes, e.g. 8 256MiB")
-    p.add_argument("--threshold", type=float, default=fidelity.THRESHOLD, help="largest accepted asv/reference ratio, either way")
+    p.add_argument("--threshold", type=float, default=fidelity.THRESHOLD,
+                   help="largest accepted asv/reference ratio, either way")
 
     p = _command(sub, "compare", cmd_compare, "candidate vs baseline, direction-aware; exit 1 on regressions")
     p.add_argument("baseline", type=Path, help="result file or results folder")
@@ -330,8 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="without CUDA, run anyway and pass only if every CUDA case skips")
 
     p = _command(sub, "noise", cmd_noise, "identical runs: stability of the published figures, what the gate flags")
-    p.add_argument("runs", nargs="+", type=Path, help="results folders (or result files) of identical runs, two or more")
-    p.add_argument("--tight-loop", action="store_true", help="also hold each zero-copy path against a tight timeit loop")
+    p.add_argument("runs", nargs="+", type=Path,
+                   help="results folders (or result files) of identical runs, two or more")
+    p.add_argument("--tight-loop", action="store_true",
+                   help="also hold each zero-copy path against a tight timeit loop")
 
     p = _command(sub, "paired", cmd_paired, "two environments of this machine in alternation, then compared",
                  "--config", "--bench", needs_torch=True)
@@ -366,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "releases-report", cmd_releases_report,
                  "cost and behaviour across torch releases, from `bridge-bench releases`")
     p.add_argument("results_dir", nargs="?", type=Path,
-                   help=f"the sweep's results folder (default: {sweep_folder.RESULTS}; {sweep_folder.FORMER[sweep_folder.RESULTS]}, "
+                   help=f"the sweep's results folder (default: {sweep_folder.RESULTS}; "
+                        f"{sweep_folder.FORMER[sweep_folder.RESULTS]}, "
                         "its former name, where only that exists)")
     p.add_argument("--semantics", type=Path,
                    help="folder of the sweep's probes (default: semantics/ beside the results folder)")

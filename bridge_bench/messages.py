@@ -41,3 +41,9 @@ def last_line(text: str | None, default: str = "no message") -> str:
     """The last non-blank line of `text` (what a process wrote to stderr), `default` where there is none."""
     lines = [line for line in (text or "").splitlines() if line.strip()]
     return lines[-1].strip() if lines else default
+
+
+def count(done: int, total: int) -> None:
+    """Progress as a count of cases, rewritten in place every 50 (the semantics probe's)."""
+    if done == total or done % 50 == 0:
+        progress(f"\r  {done}/{total} cases", end="\n" if done == total else "")

@@ -8,6 +8,7 @@ reading side (bridge_bench.read.compare) both import it.
 
 from __future__ import annotations
 
+import argparse
 from typing import Collection
 
 from bridge_bench import errors
@@ -27,3 +28,22 @@ def key_value(item: str, keys: Collection[str] | None = None, *, empty_value: bo
                                 + (f" with KEY one of {', '.join(keys)}" if keys is not None else "")
                                 + (f", e.g. {example}" if example else ""))
     return key, value
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are InputError: the command line's one line naming the bad input, exit 2."""
+
+    def error(self, message):
+        raise errors.InputError(message)
+
+
+def argument(parse, **fixed):
+    """An argparse `type` from a parser of the package: its InputError becomes argparse's one line."""
+    def convert(text: str):
+        try:
+            return parse(text, **fixed)
+        except errors.InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert

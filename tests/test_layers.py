@@ -1,4 +1,4 @@
-"""The package's layers as an import rule (docs/methodology.md, "How a case is timed"; README, "Layout").
+"""The package's layers as an import rule (README, "Layout").
 
 bridge_bench's top-level modules are the records every layer shares (the catalogue, the grid of
 inputs, the classes, the rule of a published figure); `measure/` runs inside benchmark processes and

@@ -1,4 +1,4 @@
-"""bridge-bench noise: the README's noise figures from identical runs, and the paired mode."""
+"""bridge-bench noise: the noise figures (docs/calibration.md) from identical runs, and the paired mode."""
 
 import subprocess
 import sys

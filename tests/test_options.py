@@ -18,7 +18,8 @@ def test_key_value_refuses_a_malformed_item(item):
 
 
 def test_key_value_refuses_a_key_it_does_not_know_naming_those_it_does():
-    with pytest.raises(errors.InputError, match=r"invalid filter 'gpu=h200': use KEY=VALUE with KEY one of machine, torch"):
+    said = r"invalid filter 'gpu=h200': use KEY=VALUE with KEY one of machine, torch"
+    with pytest.raises(errors.InputError, match=said):
         options.key_value("gpu=h200", ("machine", "torch"), what="filter")
 
 
@@ -26,7 +27,8 @@ def test_the_command_line_reads_environment_assignments_with_it(capsys):
     args = cli.build_parser().parse_args(["paired", "--out", "x", "--baseline-env", "OMP_NUM_THREADS=1", "EMPTY="])
     assert args.baseline_env == [("OMP_NUM_THREADS", "1"), ("EMPTY", "")]
     assert cli.main(["paired", "--out", "x", "--baseline-env", "OMP_NUM_THREADS"]) == cli.EXIT_BAD_INPUT
-    assert "invalid environment variable 'OMP_NUM_THREADS': use KEY=VALUE, e.g. OMP_NUM_THREADS=1" in capsys.readouterr().err
+    said = "invalid environment variable 'OMP_NUM_THREADS': use KEY=VALUE, e.g. OMP_NUM_THREADS=1"
+    assert said in capsys.readouterr().err
 
 
 def test_messages_quote_one_line():

@@ -185,7 +185,8 @@ def test_behaviour_changes_name_the_first_release_that_shows_them():
 
 
 def test_releases_report_without_results_is_one_line_naming_the_folder(tmp_path, capsys):
-    assert cli.main(["releases-report", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")]) == cli.EXIT_BAD_INPUT
+    args = ["releases-report", str(tmp_path / "nothing"), "--out", str(tmp_path / "out")]
+    assert cli.main(args) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"bridge-bench: error: {tmp_path / 'nothing'}: no such results folder; "
                    "`bridge-bench releases` makes one"]
@@ -273,6 +274,7 @@ def test_a_probe_that_fails_names_its_last_line_and_runs_the_probe_module(tmp_pa
     python.write_text('#!/bin/sh\necho "Traceback (most recent call last):" >&2\necho "ran: $*" >&2\n\nexit 1\n')
     python.chmod(0o755)
     pair = releases.Pair("fake", "2.0.1", "1.26.4", tmp_path / "env")
-    with pytest.raises(releases.PairFailed, match=r"semantics probe failed \(ran: -m bridge_bench\.measure\.semantics\)"):
+    said = r"semantics probe failed \(ran: -m bridge_bench\.measure\.semantics\)"
+    with pytest.raises(releases.PairFailed, match=said):
         releases.probe(pair, tmp_path / "semantics" / "fake.json")
     assert not (tmp_path / "semantics" / "fake.json").exists()

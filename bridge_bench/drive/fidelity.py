@@ -58,7 +58,8 @@ def validate(path_ids, sizes) -> None:
         path = catalogue.get(pid)
         if path.direction not in BENCHMARKS or not path.shares:
             raise errors.InputError(f"path {pid!r} copies; the fidelity check times zero-copy paths "
-                             f"(a 10,000-call loop of a copy would take minutes): {', '.join(catalogue.ids(shares=True))}")
+                             "(a 10,000-call loop of a copy would take minutes): "
+                             f"{', '.join(catalogue.ids(shares=True))}")
     for size in sizes:
         if size not in inputs.SIZES:
             raise errors.InputError(f"size {size} is not in the suite's size sweep; use one of "
@@ -114,7 +115,8 @@ def render(rows: list[Row], threshold: float = THRESHOLD) -> str:
         lines.append(f"{catalogue.get(r.path).label:<22} {inputs.format_size(r.size):>9} {asv:>10} "
                      f"{reference:>10} {ratio:>6}  {verdict}")
     lines.append("asv: the figure asv stores, the median of the quiet looks; reference: the same estimate over the "
-                 f"same looks' fastest 10,000-call timeit loops of the same bound call; limit {threshold:.2f}x either way")
+                 "same looks' fastest 10,000-call timeit loops of the same bound call; "
+                 f"limit {threshold:.2f}x either way")
     return "\n".join(lines)
 
 
@@ -129,7 +131,7 @@ def tight_loops(path_ids: list[str], progress=None) -> dict[str, float]:
 
     Why not from this process: its children are forked from it, and a parent that has loaded
     results (pandas frames of four runs, `bridge-bench noise`) made every tight loop 8-20 % slower
-    than the same loops forked from a bare interpreter (README, "Figures"), which is what asv's
+    than the same loops forked from a bare interpreter (docs/calibration.md, "Fidelity"), which is what asv's
     benchmark processes are forked from.
     """
     proc = subprocess.Popen([sys.executable, "-m", "bridge_bench.measure.tightloop", *path_ids], stdout=subprocess.PIPE,
@@ -151,5 +153,8 @@ def zero_copy_loops() -> dict[str, float]:
     (what `bridge-bench noise --tight-loop` holds asv's figures against)."""
     ids = [p.id for p in catalogue.CATALOGUE if p.shares and not p.cuda]
     messages.progress(f"tight loops of {len(ids)} zero-copy paths, in {tightloop.PROCESSES} fresh processes each")
-    loops = tight_loops(ids, progress=lambda n, total, pid: messages.progress(f"  {n}/{total} {catalogue.get(pid).label}"))
+    def progress(n, total, pid):
+        messages.progress(f"  {n}/{total} {catalogue.get(pid).label}")
+
+    loops = tight_loops(ids, progress=progress)
     return {catalogue.get(pid).label: seconds for pid, seconds in loops.items()}

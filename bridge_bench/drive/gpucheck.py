@@ -71,7 +71,8 @@ def may_skip(path_id: str, torch_version, numpy_version) -> bool:
     record = catalogue.BY_ID.get(path_id)
     if record is None:
         return False
-    too_old = [(need, str(have)) for need, have in ((record.min_torch, torch_version), (record.min_numpy, numpy_version))
+    needs = ((record.min_torch, torch_version), (record.min_numpy, numpy_version))
+    too_old = [(need, str(have)) for need, have in needs
                if need and have and not pd.isna(have)]
     return any(catalogue.release_tuple(have) < catalogue.release_tuple(need) for need, have in too_old)
 
@@ -145,7 +146,8 @@ def has_cuda(allow_no_cuda: bool) -> bool:
         return True
     except Unsupported as exc:
         if not allow_no_cuda:
-            raise errors.InputError(f"{exc}; --allow-no-cuda runs the check anyway (every CUDA case must skip)") from None
+            raise errors.InputError(
+                f"{exc}; --allow-no-cuda runs the check anyway (every CUDA case must skip)") from None
         messages.progress(f"gpu-check: {exc}: every CUDA case must skip")
         return False
 

@@ -7,7 +7,8 @@ nvidia wheels (3-6 GB): a dozen do not fit this disk at once. So `sweep` takes t
 order, one environment on disk at a time besides the next one, which is built while the current
 one is measured: it runs the sweep's selection (`BENCH`) in rounds, one asv process each, as every
 run of this package does (bridge_bench.drive.rounds: adaptive looks, the published figures finalized),
-runs the semantics probe with the pair's own interpreter, and removes the environment. Results land where the configuration puts them, under the names a plain
+runs the semantics probe with the pair's own interpreter, and removes the environment. Results land where the
+configuration puts them, under the names a plain
 `asv run` of it gives, so `asv publish --config asv.releases.json` draws them, and
 `bridge_bench.write.releases_report` reads them with the probes.
 """

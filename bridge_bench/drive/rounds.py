@@ -3,7 +3,7 @@ cases that look in it.
 
 One asv process per round: asv forks every benchmark process of one `asv run` from one forkserver,
 so within one `asv run` all looks share its libraries' addresses; a new asv process per round gives
-every round a new forkserver, so the looks sample those layouts too (README, "What is timed").
+every round a new forkserver, so the looks sample those layouts too (docs/methodology.md, "How a case is timed").
 The rounds of one run share their record of looks (`record.Looks`, named by
 `record.RUN_VARIABLE`).
 
@@ -67,7 +67,8 @@ def run(config: Path, machine: str, bench: list[str], env: dict[str, str] | None
         for r in range(2, last + 1):
             cases = due_cases(record.records(run_id), r, mode)
             if cases:
-                _round(config, machine, schedule(cases, bench), run_env, r, f"{label}: round {r} {of}: {len(cases)} cases",
+                heading = f"{label}: round {r} {of}: {len(cases)} cases"
+                _round(config, machine, schedule(cases, bench), run_env, r, heading,
                        extra, python, managed)
             elif mode == "adaptive":
                 break  # every case's figure is known: no later round would look

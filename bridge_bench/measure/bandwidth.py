@@ -1,14 +1,14 @@
 """The memory bandwidth a run had: one thread's copy of 64 MiB by a function of no library under test.
 
 A copy of tens of MiB streams memory, and on the shared machines this suite runs on the bandwidth one
-core gets drifts with other tenants' traffic: on the Intel machine of the README's earlier figures,
+core gets drifts with other tenants' traffic: on the Intel machine of the earlier figures (docs/calibration.md),
 the 64 MiB copies of numpy and torch alike read 1.25-2x slower through one whole run than through
 the next, with the same free cores. Like the free cores (bridge_bench.measure.cores), each round of a run
 reads it and `track_memory_bandwidth` reports the median of the run's readings, so a reader (the
 dashboard, `bridge-bench compare`) can see whether two runs' machines streamed memory alike.
 compare does not divide by it: over two sets of four quiet runs on the AMD machine its readings
 moved 1.11x and 1.20x while the median copy of 64 MiB and more moved at most 1.05x between two
-runs (README, "Figures").
+runs (docs/calibration.md, "A second machine").
 
 The copy is libc's `memmove` through ctypes, between two buffers touched before timing: no torch
 or numpy code, so an upgrade of either cannot move it.

@@ -1,6 +1,6 @@
 """How fast a run's CPU ran a fixed call of no library under test: the yardstick of call-bound cases.
 
-In four back-to-back identical full runs on a 2-core AMD EPYC machine (README, "Figures"), every
+In four back-to-back identical full runs on a 2-core AMD EPYC machine (docs/calibration.md, "A second machine"), every
 call-bound case of runs 3 and 4 read 4-5 % slower than in run 1: the median case 1.047x and
 1.050x, half the cases within 1.04-1.06x, alike for torch's, numpy's and DLPack's calls. The
 machine ran slower through whole runs, and with the call-bound factor at 1.11 that offset kept

@@ -28,7 +28,7 @@ def lighten_forks() -> int:
     frees, one page-table entry per 4 KiB page the parent has: with torch imported that is ~37,000,
     and a fork, exit and wait took 13 ms, more than a fast case's 10 ms window. Collapsed, they
     take 3 ms. The data stay where they are (a huge page is copied 4 KiB at a time on write since
-    Linux 5.8), so what a look times does not change (README, "Where a look's time goes").
+    Linux 5.8), so what a look times does not change (docs/methodology.md, "Where a run's time goes").
     """
     collapsed = 0
     with open("/proc/self/maps") as maps:

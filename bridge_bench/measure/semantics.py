@@ -125,7 +125,8 @@ def tried(job: Job) -> dict:
     try:
         return child.in_child(lambda: probe(job), timeout_s=CASE_TIMEOUT_S)
     except child.Crashed as crash:
-        return {**job.key(), "outcome": "crash", "signal": crash.signal, **({"error": crash.said} if crash.said else {})}
+        said = {"error": crash.said} if crash.said else {}
+        return {**job.key(), "outcome": "crash", "signal": crash.signal, **said}
 
 
 def worker() -> None:
@@ -179,9 +180,9 @@ class _Worker:
 def jobs_for(path_ids=None, dtypes=None, layouts=None, size=DEFAULT_SIZE) -> list[Job]:
     path_ids = [catalogue.get(p).id for p in (path_ids or catalogue.HOST_PATH_IDS)]
     dtypes = [inputs.check_dtype(d) for d in (dtypes or inputs.DTYPES)]
-    layouts = [inputs.check_layout(l) for l in (layouts or inputs.LAYOUTS)]
+    layouts = [inputs.check_layout(layout) for layout in (layouts or inputs.LAYOUTS)]
     inputs.check_size(size)
-    return [Job(p, d, l, size) for p, d, l in itertools.product(path_ids, dtypes, layouts)]
+    return [Job(*case, size) for case in itertools.product(path_ids, dtypes, layouts)]
 
 
 def run(jobs: list[Job], workers: int | None = None, progress=None) -> list[dict]:

@@ -3,7 +3,7 @@
 This module holds the window of one look and its canary; `looks` keeps a case's looks across
 the run, `process` gives each look its layout, `child` runs a case where a crash cannot kill the run.
 
-What was measured on the machines this suite runs on (README, "Figures") shapes it:
+What was measured on the machines this suite runs on (docs/calibration.md, "Observations behind the rules") shapes it:
 
 - **The harness must be amortised, not just small.** asv_runner calls a parameterised benchmark
   through a closure (`self.func(*param)`): 80-290 ns per call depending on the CPU, against a
@@ -54,17 +54,15 @@ WARMUP_S = 0.02
 #: CUDA paths measure in one process (no fork after CUDA): this many consecutive windows.
 IN_PROCESS_WINDOWS = 5
 #: A *canary* is timed between the batches of every look: `ctypes.memmove` of 4 KiB, a call of no
-#: library under test that slows with the same spells (interleaved with `t.numpy(force=True)` of
-#: 32 KiB for 30 s in a noisy stretch: of 249 windows in which the case read 1.4x or more, 2 had a
-#: quiet canary on both sides of their fastest batch; of 680 quiet windows, 522 had). A batch of
-#: it lasts about this long...
+#: library under test that slows with the same spells (docs/methodology.md, "The canary"; how well
+#: it tracks them: docs/calibration.md, "Observations behind the rules"). A batch of it lasts about
+#: this long...
 CANARY_S = 0.0001
 #: ...and reads quiet within this factor of the run's fastest canary (`Looks.canary_floor`).
 CANARY_QUIET = 1.2
 #: A look is *quiet* when one of its batches has a quiet canary on both sides. On a noisy day
-#: every look at a case can meet a slow spell (all 12 looks of `t.numpy(force=True)` of int64 at
-#: 32 KiB read 1.9-2.0x in one run, while the same case's neighbours found 2-4 quiet looks): a fast
-#: case short of quiet looks may extend its last looks (`bridge_bench.measure.plan.extends`), each for up to
+#: every look at a case can meet a slow spell (docs/calibration.md, "Observations behind the rules"):
+#: a fast case short of quiet looks may extend its last looks (`bridge_bench.measure.plan.extends`), each for up to
 #: `EXTEND_S`, until one is quiet, and a run spends at most `EXTEND_BUDGET_S` in all on extending.
 #: A quiet look then sets the fastest look, and the looks that met a spell are set aside
 #: (bridge_bench.estimate). Slow cases are not extended: their spells are other tenants' memory

@@ -24,10 +24,8 @@ from bridge_bench import catalogue, inputs, outcomes, suite
 from bridge_bench.read import results, runfiles
 from bridge_bench.read.results import RUN
 
-#: One run: what produced a set of numbers together. Ceilings and ratios never cross runs.
-#: Context columns that change copy speed and are varied on purpose (docs/methodology.md, "The
-#: readings of the machine"). A pair of runs differing in exactly one of these (all else equal) is a
-#: controlled comparison.
+#: Context varied on purpose, which changes copy speed (docs/methodology.md, "Context"): two runs
+#: that differ in exactly one of these, all else equal, are a controlled comparison.
 CONTEXT_COLUMNS = ["torch", "numpy", "torch_threads", "thp", "THP_MEM_ALLOC_ENABLE"]
 #: Context that must match for two runs to be comparable: same kind of hardware and OS. The machine
 #: name and asv env name are left out: they usually *encode* the factor being varied.

@@ -17,20 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridge_bench import suite
+from bridge_bench import options, suite
 from bridge_bench.read import gate, problems, results, runfiles
 FILTER_KEYS = ("machine", "env", "torch", "numpy", "commit")
 SIDE_COLUMNS = ["value", "unit", *results.INTERVAL.values(), "samples", "kind", "label", "direction", "sweep"]
 
 
 def parse_filters(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or key not in FILTER_KEYS or not value:
-            raise gate.CompareError(f"invalid filter {item!r}: use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}")
-        out[key] = value
-    return out
+    """KEY=VALUE filters (`FILTER_KEYS`) as a dict; InputError naming a bad one."""
+    return dict(options.key_value(item, FILTER_KEYS, what="filter") for item in items)
 
 
 def _matches(column: pd.Series, key: str, value: str) -> pd.Series:
@@ -116,7 +111,7 @@ class Side:
     def window(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per case, the second best of the newest `history` runs (the best where fewer than three
         ran it): one lucky night does not set the bar, one slow night does not lower it, and a
-        slow drift of a few percent a night adds up against it (README, "The nightly gate").
+        slow drift of a few percent a night adds up against it (docs/gpu.md, "The nightly gate").
         Newest as `runfiles.order` reads it: by the night in the file name, else the commit date."""
         self.one_machine(frame)
         frame = runfiles.order(runfiles.newest(frame, self.history))  # ties: the older night first

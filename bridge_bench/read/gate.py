@@ -6,7 +6,8 @@ Three kinds of case, three rules, each about the figure that is published:
   median of the quiet looks, and the ratio is that figure against the same. On the shared machines
   this suite runs on, it moves between identical runs by a few percent when the call is bound by its
   own overhead, by more when it copies through the cache, and by more again when it streams memory
-  (README, "Figures"), so a case counts as changed when the ratio passes its class's factor
+  (docs/calibration.md, "The gate's factors: identical runs"), so a case counts as changed when the ratio passes its
+  class's factor
   (`FACTORS`, `classes.timed_class`) and other estimates of the same looks agree. A call-bound case's or
   an in-cache copy's fastest look must differ by at least half the factor's margin (a call-bound
   one's by at most `CALL_BOUND_FASTEST`): a slow stretch that covered most looks of one run moves
@@ -46,38 +47,26 @@ import pandas as pd
 from bridge_bench import catalogue, classes, errors, suite
 from bridge_bench.read import results
 
-#: Factors of the timed classes, from four sets of four identical runs on the development machine
-#: (README, "Figures": 16 runs, two quiet sets, a noisy one, one of 22 cases). Call-bound: the
-#: published figure moved at most 1.108x between quiet runs; 1.11 flagged none of the quiet
-#: comparisons and caught 92-98 % of 1.15x slowdowns (1.12 caught 88 %). In-cache copies moved up
-#: to 1.197x in a noisy stretch (99th percentile 1.175x): 1.20 flagged none in any set, 1.15
-#: flagged 8. Memory-bound: nothing both flags nothing and catches 90 % of 1.5x slowdowns (a
-#: 64 MiB copy moved 1.5x between quiet runs and 2x between noisy ones); with the three estimates
-#: agreeing, 1.25 flagged 10 and 18 of 2532 and caught 93 % and 86 % (quiet, noisy), where the
-#: published figure with the fastest look at 1.30 flagged 12 and 142 and caught 94 % and 85 %.
-#: Those 64 MiB copies had 6 looks; with adaptive looks (bridge_bench.measure.plan) 1.25 flagged none
-#: of a new quiet set and caught 100 %.
+#: Factors of the timed classes: the smallest that flagged no case between identical runs and still
+#: caught most real slowdowns. The rule: docs/methodology.md, "Classes and the gate's factors".
+#: The runs: docs/calibration.md, "The gate's constants".
 FACTORS = {"call-bound": 1.11, "in-cache": 1.20, "memory-bound": 1.25}
-#: A call-bound case's fastest look must move by half the factor's margin, but never more than
-#: this: over the same 16 runs, 1.055 (half of 1.11's) caught 89 % of 1.15x slowdowns in one quiet
-#: set where 1.05 caught 92 %, and neither flagged anything there.
+#: A call-bound case's fastest look must move by half the factor's margin, but never more than this
+#: (docs/calibration.md, "The gate's constants").
 CALL_BOUND_FASTEST = 1.05
 #: The call-bound factor of a paired run (`bridge-bench paired`): both sides meet the same slow
-#: stretches; two paired sessions of identical sides in a noisy stretch flagged one case of 20
-#: at 1.08 and caught 95-100 % of 1.15x slowdowns (README, "Figures").
+#: stretches, so it can be tighter (docs/calibration.md, "The gate's constants").
 PAIRED_FACTORS = {**FACTORS, "call-bound": 1.08}
-#: Two runs' parallel speedups (bridge_bench.measure.cores) differ when one is this many times the other:
-#: idle, 2 threads read 1.85-1.9; beside one busy loop, 1.0.
+#: Two runs' parallel speedups (bridge_bench.measure.cores) differ when one is this many times the
+#: other (docs/methodology.md, "Parallel speedup (free cores)").
 CORES_AGREE = 1.15
 #: The timed classes in which a `threaded` path's copy has more than 32768 elements.
 THREADED = ("in-cache", "memory-bound")
-#: The timed classes judged on their ratios over the two runs' call times (bridge_bench.measure.cpu): what
-#: they cost is the CPU's work, not memory's.
+#: The timed classes judged on their ratios over the two runs' call times (bridge_bench.measure.cpu):
+#: what they cost is the CPU's work, not memory's.
 CPU_BOUND = ("call-bound", "in-cache")
 #: A memory-bound case's looks must also differ by Mann-Whitney U at this p (two-sided), where the
-#: looks are enough for it: a 16 MiB `torch.tensor(a)` whose looks spread 0.17-0.6 ms within each
-#: run moved 1.48x and 1.66x between identical runs, the three estimates agreeing, at p = 0.09 and
-#: 0.02; scaled by 1.5x, the same looks differ at p = 0.0007-0.003 (README, "A second machine").
+#: looks are enough for it (docs/calibration.md, "The gate's constants").
 MEMORY_P = 0.01
 #: Counts per call: changes beyond this factor and beyond the unit's floor are real.
 COUNT_FACTOR = 1.10
@@ -189,7 +178,8 @@ def judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.Se
     fastest look and the median of all looks, past the factor, and the looks by `looks_differ`;
     for counts the floor; for the rest asv's test. A call-bound case or an in-cache copy
     (`CPU_BOUND`) is judged on its ratios over the machine's (`Machine.cpu_slowdown`, the column
-    'expected'): a run whose CPU ran the fixed call slower is expected to run every such call slower by as much. A change of a copy torch makes
+    'expected'): a run whose CPU ran the fixed call slower is expected to run every such call slower by as much. A
+    change of a copy torch makes
     with its thread pool, in the direction the free cores moved, is 'contended', not judged.
     """
     looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)

@@ -1,4 +1,4 @@
-"""How much do identical runs disagree, and what does the gate make of it? The README's noise figures.
+"""How much do identical runs disagree, and what does the gate make of it? The noise tables of docs/calibration.md.
 
 Give it two or more runs of the same suite on one machine with nothing changed between them
 (`bridge-bench run` again and again, each into its own results folder). It reports:

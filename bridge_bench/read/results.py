@@ -41,7 +41,8 @@ INTERVAL = {"ci_99_a": "ci_low", "ci_99_b": "ci_high"}
 STAT_COLUMNS = {**INTERVAL, "q_25": "q25", "q_75": "q75", "repeat": "repeat", "number": "number"}
 #: `date` is asv's date of the commit; `started` is when the run began (its first benchmark), which
 #: tells apart nightly runs of one commit.
-COLUMNS = ["results_dir", "result_file", "machine", "env", "commit", "date", "started", *CONTEXT_KEYS, "benchmark", "suite",
+COLUMNS = ["results_dir", "result_file", "machine", "env", "commit", "date", "started", *CONTEXT_KEYS, "benchmark",
+           "suite",
            "sweep", "kind", "path", "label", "direction", "size", "dtype", "layout", "status", "value", "unit",
            *STAT_COLUMNS.values(), "samples"]
 
@@ -148,7 +149,8 @@ def unfinalized(file: Path, rows: list[dict]) -> list[str]:
     if not stale:
         return []
     return [Problem(f"{file}: {len(stale)} timed results hold asv's median of all looks, not of the quiet ones; "
-                    f"`bridge-bench finalize {file.parent.parent}` publishes the estimate (README, 'What is timed')",
+                    f"`bridge-bench finalize {file.parent.parent}` publishes the estimate "
+                    "(docs/methodology.md, 'The published figure')",
                     "not finalized")]
 
 

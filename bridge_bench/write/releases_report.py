@@ -118,9 +118,11 @@ def step_by_path(changes: pd.DataFrame) -> pd.DataFrame:
     grouped = changes.groupby(["numpy", "step", "code", "class"], sort=False)
     out = pd.DataFrame({
         "worse": grouped["status"].apply(lambda s: int((s == "regression").sum())),
-        "median worse": grouped.apply(lambda g: g.loc[g["status"] == "regression", "ratio"].median(), include_groups=False),
+        "median worse": grouped.apply(lambda g: g.loc[g["status"] == "regression", "ratio"].median(),
+                                      include_groups=False),
         "better": grouped["status"].apply(lambda s: int((s == "improvement").sum())),
-        "median better": grouped.apply(lambda g: g.loc[g["status"] == "improvement", "ratio"].median(), include_groups=False),
+        "median better": grouped.apply(lambda g: g.loc[g["status"] == "improvement", "ratio"].median(),
+                                       include_groups=False),
     })
     return out.reset_index()
 
@@ -263,10 +265,12 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
             "Consecutive releases, judged by compare",
             "Every case of each release against the release before it, with the same numpy, judged by "
             f"`bridge-bench compare`'s rules (call-bound factor {factors['call-bound']:g}, in-cache copies "
-            f"{factors['in-cache']:g}, memory-bound {factors['memory-bound']:g}, counts {gate.COUNT_FACTOR:g}, the other estimates agreeing): a "
+            f"{factors['in-cache']:g}, memory-bound {factors['memory-bound']:g}, counts {gate.COUNT_FACTOR:g}, "
+            "the other estimates agreeing): a "
             "change here is one the gate would report. A ratio is the newer release's figure over the older one's.",
             [("steps", "Cases per step", step_summary(judged)),
-             ("steps_by_path", "Changed cases per step, path and class (median ratio of each kind)", step_by_path(changes)),
+             ("steps_by_path", "Changed cases per step, path and class (median ratio of each kind)",
+              step_by_path(changes)),
              ("steps_changes", "Every changed case", changes)], linked={"steps_changes"}))
     ratios = [(size, numpy_ratios(frame, size)) for size in (CALL_SIZE, MEMORY_SIZE)]
     if not ratios[0][1].empty:
