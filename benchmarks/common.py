@@ -40,6 +40,7 @@ With BRIDGE_BENCH_REFERENCE_DIR set, every look at a call under 5 us is followed
 `bridge-bench fidelity` reads both figures from the same processes.
 """
 import ast
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -234,7 +235,10 @@ def _counted(name, count):
     return track
 
 
+@functools.lru_cache(maxsize=None)
 def _source(obj):
+    """`obj`'s source, lines stripped; once a process (asv imports the suite twice a round, and every
+    timing class hashes the same timing code)."""
     return _stripped(inspect.getsource(obj).splitlines())
 
 
@@ -246,12 +250,18 @@ def _bindings_text():
     return Path(importlib.util.find_spec("bridge_bench.measure.bindings").origin).read_text()
 
 
+@functools.lru_cache(maxsize=4)
+def _parsed(text):
+    """The module `text` parsed, once per text: every path's fingerprint reads the same bindings."""
+    return ast.parse(text)
+
+
 def _binding_sources(path_id):
     """The source of a path's binding and of the functions of `bindings` it names, transitively:
     what a binding really runs, read from the module's text (listing the suite imports no torch)
     and given as `inspect.getsource` gives it, so that a series keeps its version."""
     text = _bindings_text()
-    lines, tree = text.splitlines(), ast.parse(text)
+    lines, tree = text.splitlines(), _parsed(text)
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     (table,) = [node.value for node in tree.body if isinstance(node, ast.AnnAssign) and node.target.id == "BINDINGS"]
     keys = [getattr(catalogue, key.attr) if isinstance(key, ast.Attribute) else key.value for key in table.keys]
