@@ -1,11 +1,10 @@
 """What the benchmark processes themselves saw: torch's thread count, the THP settings, how many
 cores they could use at once, how fast a core ran a fixed call and the memory bandwidth it had.
 
-These change copy speeds by 2-4x (docs/methodology.md, "The readings of the machine"). The machine file carries them
-as dashboard
-filters (`bridge-bench machine`); these track them per environment and commit, as the processes
-that ran the benchmarks saw them; the results loader warns where the machine file disagrees
-(bridge_bench/results.py, stale_context).
+These change copy speeds by 2-4x (docs/methodology.md, "The readings of the machine"). The machine
+file carries them as dashboard filters (`bridge-bench machine`); these track them per environment
+and commit, as the processes that ran the benchmarks saw them; the results loader warns where the
+machine file disagrees (bridge_bench/read/results.py, stale_context).
 """
 
 from bridge_bench.measure import bandwidth, context, cores, cpu

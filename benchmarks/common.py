@@ -2,10 +2,9 @@
 
 Why not asv's own `time_` benchmark: asv_runner calls a parameterised benchmark through a closure,
 `self.func(*param)`, which costs 80-290 ns depending on the CPU; on a 0.5 us `torch.from_numpy`
-that was a 1.2x-1.4x error. And asv_runner 0.3 times every call on its own and re-runs setup
-between samples as soon as a benchmark has a `setup` hook (docs/methodology.md, "The call, not the harness"), so
-preparation cannot
-live in setup either.
+that was a 1.2x-1.4x error. And asv_runner 0.3 times every call on its own and re-runs setup between
+samples as soon as a benchmark has a `setup` hook (docs/methodology.md, "The call, not the
+harness"), so preparation cannot live in setup either.
 
 So `time_convert` here is a *factory*: it prepares the case (binds the catalogue's call to a source
 made by `inputs`, calls it once) and returns the zero-argument call. `_CallTime`, an asv benchmark

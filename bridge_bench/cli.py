@@ -149,9 +149,8 @@ def cmd_compare(args) -> int:
 
     if args.history is not None and args.history < 1:
         raise errors.InputError(f"--history {args.history}: give a number of runs, 1 or more (e.g. 7 nights)")
-    base = compare.Side(args.baseline, {**compare.parse_filters(args.both), **compare.parse_filters(args.base_filters)},
-                        history=args.history)
     both = compare.parse_filters(args.both)
+    base = compare.Side(args.baseline, {**both, **compare.parse_filters(args.base_filters)}, history=args.history)
     cand = compare.Side(args.candidate, {**both, **compare.parse_filters(args.cand_filters)})
     factors = gate.factors_for(args.factor, args.memory_factor, args.cache_factor)
     return _print_comparison(compare.compare(base, cand, factors), args)

@@ -1,8 +1,8 @@
 """What bridge-bench publishes for a timed case: the median of its quiet looks.
 
 A *look* is one window of one fresh process (bridge_bench.measure.timing): the fastest batch of bare
-calls in it. Two things move a look, and they need opposite estimators (docs/calibration.md, "The published figure:
-which estimator"):
+calls in it. Two things move a look, and they need opposite estimators (docs/calibration.md, "The
+published figure: which estimator"):
 
 - **Slow spells** of another tenant (1.6x-2.1x, 0.1 ms to seconds) sometimes cover a whole 10 ms
   window. On a noisy day 40-60 % of the looks at a zero-copy call read ~2x: the median of all

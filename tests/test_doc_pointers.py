@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: `docs/methodology.md, "How many looks"`, `README ("Layout")`, `(docs/gpu.md)`: a document, then
 #: maybe a section in quotes.
 POINTER = re.compile(r"""(docs/[\w.-]+\.md|README(?:\.md)?|CHANGELOG\.md)"""
-                     r"""(?:(?:,|:)?\s*\(?\s*(?:"([^"\n]+)"|'([^'\n]+)'))?""")
+                     r"""(?:(?:[,:][ \t]*|[ \t]*\([ \t]*)(?:"([^"\n]{1,80})"|'([^'\n]{1,80})'))?""")
 #: Documents that are not in the repository.
 ELSEWHERE = re.compile(r"field[ -]notes", re.IGNORECASE)
 
@@ -30,11 +30,16 @@ def headings(document: Path) -> set[str]:
     return {line.lstrip("#").strip() for line in document.read_text().splitlines() if line.startswith("#")}
 
 
+#: A line break inside prose, with the next line's indentation and comment marker: a pointer may
+#: wrap, as comments and docstrings do.
+WRAP = re.compile(r"[ \t]*\n[ \t]*(?:#:?[ \t]*)?")
+
+
 def pointers():
     for path in sources():
-        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-            for match in POINTER.finditer(line):
-                yield f"{path.relative_to(ROOT)}:{number}", match.group(1), match.group(2) or match.group(3)
+        text = WRAP.sub(" ", path.read_text(errors="replace"))
+        for match in POINTER.finditer(text):
+            yield f"{path.relative_to(ROOT)}: {match.group(0)[:60]}", match.group(1), match.group(2) or match.group(3)
 
 
 @pytest.mark.parametrize("where,document,section", list(pointers()))

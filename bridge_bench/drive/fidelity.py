@@ -58,12 +58,12 @@ def validate(path_ids, sizes) -> None:
         path = catalogue.get(pid)
         if path.direction not in BENCHMARKS or not path.shares:
             raise errors.InputError(f"path {pid!r} copies; the fidelity check times zero-copy paths "
-                             "(a 10,000-call loop of a copy would take minutes): "
-                             f"{', '.join(catalogue.ids(shares=True))}")
+                                    "(a 10,000-call loop of a copy would take minutes): "
+                                    f"{', '.join(catalogue.ids(shares=True))}")
     for size in sizes:
         if size not in inputs.SIZES:
             raise errors.InputError(f"size {size} is not in the suite's size sweep; use one of "
-                             f"{', '.join(inputs.format_size(s).replace(' ', '') for s in inputs.SIZES)}")
+                                    f"{', '.join(inputs.format_size(s).replace(' ', '') for s in inputs.SIZES)}")
 
 
 def _asv_figures(results_dir: Path, cases) -> dict:

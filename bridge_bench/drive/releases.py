@@ -3,14 +3,13 @@
 `asv.releases.json` declares the pairs: its matrix and exclude rules, read with asv's own matrix
 code, so a pair asv would build is a pair this runs. A plain `asv run --config asv.releases.json`
 builds every environment before it measures one, and each holds a CUDA build of torch with its
-nvidia wheels (3-6 GB): a dozen do not fit this disk at once. So `sweep` takes the pairs in
-order, one environment on disk at a time besides the next one, which is built while the current
-one is measured: it runs the sweep's selection (`BENCH`) in rounds, one asv process each, as every
-run of this package does (bridge_bench.drive.rounds: adaptive looks, the published figures finalized),
-runs the semantics probe with the pair's own interpreter, and removes the environment. Results land where the
-configuration puts them, under the names a plain
-`asv run` of it gives, so `asv publish --config asv.releases.json` draws them, and
-`bridge_bench.write.releases_report` reads them with the probes.
+nvidia wheels (3-6 GB): a dozen do not fit this disk at once. So `sweep` takes the pairs in order,
+one environment on disk at a time besides the next one, which is built while the current one is
+measured: it runs the sweep's selection (`BENCH`) in rounds, one asv process each, as every run of
+this package does (bridge_bench.drive.rounds: adaptive looks, the published figures finalized), runs
+the semantics probe with the pair's own interpreter, and removes the environment. Results land where
+the configuration puts them, under the names a plain `asv run` of it gives, so `asv publish --config
+asv.releases.json` draws them, and `bridge_bench.write.releases_report` reads them with the probes.
 """
 
 from __future__ import annotations

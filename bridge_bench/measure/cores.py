@@ -1,12 +1,12 @@
 """How many cores a run could use at once: the parallel speedup of a GIL-free workload.
 
 torch copies a tensor of more than 32768 elements with its thread pool, so on the 2-core machines
-this suite runs on, a copy from 128 KiB up is as fast as the second core is free. A busy
-neighbour (another process, CI's busy loop, another tenant's vCPU) can hold that core for a whole
-run: a 64 MiB `dst.copy_(t)` then read 7.5-9 ms in every look of one run against 2.7-3.4 ms in the
-next (docs/calibration.md, "Free cores: the gate"), and no choice among one run's looks recovers the other figure.
-What can
-be done is to measure it, so that `bridge-bench compare` does not call the difference a regression.
+this suite runs on, a copy from 128 KiB up is as fast as the second core is free. A busy neighbour
+(another process, CI's busy loop, another tenant's vCPU) can hold that core for a whole run: a 64
+MiB `dst.copy_(t)` then read 7.5-9 ms in every look of one run against 2.7-3.4 ms in the next
+(docs/calibration.md, "Free cores: the gate"), and no choice among one run's looks recovers the
+other figure. What can be done is to measure it, so that `bridge-bench compare` does not call the
+difference a regression.
 
 `parallel_speedup` times one block of work on one thread, then the same block on `threads` threads
 at once, and returns `threads` x one / together (the median over pairs): 1.85-1.9 with 2 threads on

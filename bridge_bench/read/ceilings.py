@@ -2,10 +2,9 @@
 
 A path that crosses PCIe names its ceiling in the catalogue (`Path.ceiling`: a pinned copy timed
 with CUDA events, bench_cuda.TransferCeilings). Its bandwidth is bytes / its published time (the
-median of its quiet looks), in GB/s of 10**9 bytes. A figure more than `TOLERANCE` above the
-ceiling of the same machine, environment and commit is not fast, it is wrong (a missing synchronise, an enqueue timed
-as a transfer), so every
-place that shows results flags it.
+median of its quiet looks), in GB/s of 10**9 bytes. A figure more than `TOLERANCE` above the ceiling
+of the same machine, environment and commit is not fast, it is wrong (a missing synchronise, an
+enqueue timed as a transfer), so every place that shows results flags it.
 
 Input is the results loader's frame (`results.load(...).frame`); nothing here reads files. GB/s
 columns are named `gbps`, as in `bridge_bench.read.analysis`, so a table of either plots the same way.

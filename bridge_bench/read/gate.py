@@ -6,25 +6,24 @@ Three kinds of case, three rules, each about the figure that is published:
   median of the quiet looks, and the ratio is that figure against the same. On the shared machines
   this suite runs on, it moves between identical runs by a few percent when the call is bound by its
   own overhead, by more when it copies through the cache, and by more again when it streams memory
-  (docs/calibration.md, "The gate's factors: identical runs"), so a case counts as changed when the ratio passes its
-  class's factor
-  (`FACTORS`, `classes.timed_class`) and other estimates of the same looks agree. A call-bound case's or
-  an in-cache copy's fastest look must differ by at least half the factor's margin (a call-bound
-  one's by at most `CALL_BOUND_FASTEST`): a slow stretch that covered most looks of one run moves
-  the published figure, not the fastest look (the fastest look moves by layout, up to 1.14x, so
-  it cannot be asked for the whole factor). A memory-bound case varies between processes (page
-  placement, huge pages, other tenants' memory traffic), so there the fastest look and the median
-  of all looks must differ past the factor, and the looks themselves by Mann-Whitney U
-  (`MEMORY_P`): three estimates and the test agree, or nothing is said.
-  The in-cache and memory-bound copies that torch makes (the catalogue's `threaded` paths) use its
-  thread pool, so they are as fast as a second core is free; where the candidate's run had fewer
-  free cores than the baseline's (`bench_context.track_parallel_speedup`, bridge_bench.measure.cores; by
+  (docs/calibration.md, "The gate's factors: identical runs"), so a case counts as changed when the
+  ratio passes its class's factor (`FACTORS`, `classes.timed_class`) and other estimates of the same
+  looks agree. A call-bound case's or an in-cache copy's fastest look must differ by at least half
+  the factor's margin (a call-bound one's by at most `CALL_BOUND_FASTEST`): a slow stretch that
+  covered most looks of one run moves the published figure, not the fastest look (the fastest look
+  moves by layout, up to 1.14x, so it cannot be asked for the whole factor). A memory-bound case
+  varies between processes (page placement, huge pages, other tenants' memory traffic), so there the
+  fastest look and the median of all looks must differ past the factor, and the looks themselves by
+  Mann-Whitney U (`MEMORY_P`): three estimates and the test agree, or nothing is said. The in-cache
+  and memory-bound copies that torch makes (the catalogue's `threaded` paths) use its thread pool,
+  so they are as fast as a second core is free; where the candidate's run had fewer free cores than
+  the baseline's (`bench_context.track_parallel_speedup`, bridge_bench.measure.cores; by
   `CORES_AGREE`), such a copy that is slower is not called a regression but *contended*, and where
-  it had more, one that is faster is not called an improvement: the machine changed, and the
-  result says so instead of guessing. The CPU itself runs faster or slower through whole runs
-  (every call-bound case 4-5 % slower in one run than in another); each run times a fixed call of
-  no library under test (`bench_context.track_call_time`, bridge_bench.measure.cpu), and a call-bound case
-  or an in-cache copy is judged on its ratios over the two runs' (`CPU_BOUND`).
+  it had more, one that is faster is not called an improvement: the machine changed, and the result
+  says so instead of guessing. The CPU itself runs faster or slower through whole runs (every
+  call-bound case 4-5 % slower in one run than in another); each run times a fixed call of no
+  library under test (`bench_context.track_call_time`, bridge_bench.measure.cpu), and a call-bound
+  case or an in-cache copy is judged on its ratios over the two runs' (`CPU_BOUND`).
 - **Counts** (page faults and heap bytes per call, `track_faults`, `track_held_bytes`). They do
   not drift with the machine's speed, so the factor is tight (`COUNT_FACTOR`), with an absolute
   floor so that 0.1 against 0 faults is not a change.
@@ -178,9 +177,9 @@ def judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.Se
     fastest look and the median of all looks, past the factor, and the looks by `looks_differ`;
     for counts the floor; for the rest asv's test. A call-bound case or an in-cache copy
     (`CPU_BOUND`) is judged on its ratios over the machine's (`Machine.cpu_slowdown`, the column
-    'expected'): a run whose CPU ran the fixed call slower is expected to run every such call slower by as much. A
-    change of a copy torch makes
-    with its thread pool, in the direction the free cores moved, is 'contended', not judged.
+    'expected'): a run whose CPU ran the fixed call slower is expected to run every such call slower
+    by as much. A change of a copy torch makes with its thread pool, in the direction the free cores
+    moved, is 'contended', not judged.
     """
     looks = isinstance(row["samples_base"], list) and isinstance(row["samples_cand"], list)
     kind = kind_of(row["benchmark"], row["unit_base"], looks)
