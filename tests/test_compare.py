@@ -381,7 +381,9 @@ def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_
     docs/calibration.md gives the gate's measured false flags). Then torch's allocations with
     THP_MEM_ALLOC_ENABLE=1 against without: torch.tensor(a) and t.clone() at 64 MiB fault their
     pages in 2 MiB at a time instead of 4 KiB (a change no timing needs to see), and no zero-copy
-    path's counts move."""
+    path's counts move. With both cores a case can still settle on slow looks the canary called
+    quiet (CI, 2026-12-07: t.numpy() at 64 MiB 1.93x, both runs reading both cores): a flagged case
+    is timed again, and the flag must not repeat."""
     again = real_run(tmp_path / "again", ZERO_COPY + COPIES[2:], looks=RECORDED_ROUNDS)
     noise = compare.compare(compare.Side(baseline), compare.Side(again))
     assert len(noise.cases) == 3 * len(ZERO_COPY + COPIES[2:])
@@ -391,7 +393,14 @@ def test_end_to_end_identical_runs_agree_and_a_lost_huge_page_path_shows_in_the_
     cores = noise.machine.cores
     assert None not in cores, "both runs read the machine"
     if min(cores) >= BOTH_CORES:
-        assert set(noise.cases["status"]) == {"same"}, comparison.render_text(noise)
+        flagged = noise.cases[noise.cases["status"] != "same"]
+        cases = sorted({(path, int(size)) for path, size in zip(flagged["path"], flagged["size"])})
+        if cases:  # the canary escaped (docs/calibration.md): a flag that is true repeats in a fresh run
+            with capsys.disabled():
+                print(f"\nidentical runs flagged {cases}; timing them again:\n" + comparison.render_text(noise))
+            rerun = compare.compare(compare.Side(baseline), compare.Side(real_run(tmp_path / "rerun", cases,
+                                                                                   looks=RECORDED_ROUNDS)))
+            assert set(rerun.cases["status"]) == {"same"}, comparison.render_text(rerun)
     else:
         with capsys.disabled():
             print(f"\nparallel speedup {cores}: a busy process beside the runs; timing verdicts not asserted:\n"
