@@ -33,7 +33,7 @@ here touches CUDA at import (asv's forkserver imports this once and forks every 
 from bridge_bench import catalogue, inputs, suite
 from bridge_bench.measure import devices, record
 
-from .common import TIMING, _Conversions, bind_or_skip
+from .common import TIMING, _Batches, _Conversions, bind_or_skip
 from .common import version as _version  # not `version`: asv takes a module's `version` as its benchmarks'
 
 
@@ -65,6 +65,16 @@ class HostToCudaDtypes(_Transfers):
 
 class CudaToHostDtypes(_Transfers):
     params = _params(_ids(catalogue.CUDA_TO_HOST), inputs.TRANSFER_SWEEP_SIZES, inputs.DTYPES)
+
+
+class BatchToCuda(_Batches):
+    """A batch onto the GPU: the DataLoader's way (collate, pin, non-blocking copy) against stacking
+    on the host and `.cuda()`, each ending with the synchronise."""
+
+    rounds = 1
+    cuda = True
+    params = [_ids(catalogue.BATCH_TO_CUDA), [8, inputs.BATCH_CHECK[0]], list(inputs.BATCH_ITEM_SIZES[1:]), ["float32"]]
+    version = _version(_ids(catalogue.BATCH_TO_CUDA), *TIMING, _Batches.time_convert)
 
 
 class PinMemoryFirst:

@@ -86,7 +86,7 @@ def bind(path_id, case):
         call()
     except Exception as exc:
         raise child.Refused(f"{path.label} refuses it: {child.describe(exc)}") from None
-    _bound = ((path_id, case.nbytes, case.dtype, case.layout), call)
+    _bound = (case.params(path_id), call)
     return call
 
 
@@ -121,7 +121,7 @@ def bind_or_skip(path_id, case, benchmark=None):
         return bind(path_id, case)
     except NotImplementedError as exc:
         if benchmark is not None:
-            record.Looks(f"{benchmark.name}{(path_id, case.nbytes, case.dtype, case.layout)}").refuse(str(exc))
+            record.Looks(f"{benchmark.name}{case.params(path_id)}").refuse(str(exc))
         raise _skip(exc) from None
 
 
@@ -134,17 +134,18 @@ REFERENCE_CALLS = 10_000
 #: a 10,000-call loop (5-7 ms) meets a slow spell far more often than a 0.5 ms batch, and with 5
 #: loops a look the batches found quiet read 1.1x-1.2x in its reference on a noisy day.
 REFERENCE_LOOPS = 20
-#: Reference loops are taken for calls up to this long (10,000 calls in at most 50 ms).
+#: Reference loops are taken for calls up to this long (10,000 calls in at most 50 ms), and for
+#: every call of the batch family (microseconds to milliseconds), with fewer calls a loop.
 REFERENCE_MAX_S = 5e-6
+REFERENCE_LOOP_S = REFERENCE_CALLS * REFERENCE_MAX_S
 
 
-def _reference(call, param):
-    """The fastest of a few 10,000-call tight loops of the bound call, appended to
-    BRIDGE_BENCH_REFERENCE_DIR/reference.jsonl."""
-    per_call = min(timeit.Timer(call).repeat(REFERENCE_LOOPS, REFERENCE_CALLS)) / REFERENCE_CALLS
-    path, size, dtype, layout = param
-    record = {"path": path, "size": size, "dtype": dtype, "layout": layout, "pid": os.getpid(),
-              "calls": REFERENCE_CALLS, "seconds_per_call": per_call}
+def _reference(call, param, seconds):
+    """The fastest of a few tight `timeit` loops of the bound call (10,000 calls, or as many as take
+    `REFERENCE_LOOP_S` for a longer call), appended to BRIDGE_BENCH_REFERENCE_DIR/reference.jsonl."""
+    calls = max(1, min(REFERENCE_CALLS, int(REFERENCE_LOOP_S / seconds)))
+    per_call = min(timeit.Timer(call).repeat(REFERENCE_LOOPS, calls)) / calls
+    record = {"params": list(param), "pid": os.getpid(), "calls": calls, "seconds_per_call": per_call}
     with open(os.path.join(os.environ["BRIDGE_BENCH_REFERENCE_DIR"], "reference.jsonl"), "a") as fh:
         fh.write(json.dumps(record) + "\n")
 
@@ -212,8 +213,9 @@ class _CallTime(TimeBenchmark):
         if self.repeat == 1:  # --quick
             return timing.time_window(call, number or 1, window_s=0, min_batches=1, warmup_batches=0)
         window = timing.time_window(call, number, canary=canary, extend_s=extend_s)
-        if os.environ.get("BRIDGE_BENCH_REFERENCE_DIR") and window.seconds <= REFERENCE_MAX_S:
-            _reference(call, param)
+        if os.environ.get("BRIDGE_BENCH_REFERENCE_DIR") and (
+                window.seconds <= REFERENCE_MAX_S or catalogue.get(param[0]).batch):
+            _reference(call, param, window.seconds)
         return window
 
 
@@ -363,3 +365,19 @@ def direction_classes(module, sizes, dtypes=("float32",), layouts=("C",), counts
         classes.append(type(name, (_Conversions,), {
             "params": params, "__module__": module, "version": version(ids, *TIMING), **methods}))
     return classes
+
+
+class _Batches(_Conversions):
+    """Base of the batch family's timing classes: a case is a path, N items of `size` bytes each, a dtype."""
+
+    param_names = ["path", "batch", "size", "dtype"]
+
+    def time_convert(self, path, batch, size, dtype):
+        return bind(path, inputs.Case(size, dtype, batch=batch))
+
+
+def batch_class(module, name, direction, batches, sizes, dtypes=("float32",)):
+    """A timing class of the batch family: every path of `direction` over batches x sizes x dtypes."""
+    ids = catalogue.ids(direction, cuda=False)
+    return type(name, (_Batches,), {"params": [ids, list(batches), list(sizes), list(dtypes)], "__module__": module,
+                                    "version": version(ids, *TIMING, _Batches.time_convert)})

@@ -24,7 +24,14 @@ TORCH_TO_NUMPY = "torch->numpy"
 REFERENCE = "reference"
 HOST_TO_CUDA = "host->cuda"
 CUDA_TO_HOST = "cuda->host"
-DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, HOST_TO_CUDA, CUDA_TO_HOST, REFERENCE)
+#: The batch family: many arrays (or a DataFrame's rows) into one tensor, and one tensor into many
+#: arrays; its cases have a batch size besides the size of one item (`inputs.Case.batch`).
+BATCH_TO_TORCH = "batch->torch"
+TORCH_TO_BATCH = "torch->batch"
+FRAME_TO_TORCH = "frame->torch"
+BATCH_TO_CUDA = "batch->cuda"
+BATCH_DIRECTIONS = (BATCH_TO_TORCH, TORCH_TO_BATCH, FRAME_TO_TORCH, BATCH_TO_CUDA)
+DIRECTIONS = (NUMPY_TO_TORCH, TORCH_TO_NUMPY, HOST_TO_CUDA, CUDA_TO_HOST, REFERENCE, *BATCH_DIRECTIONS)
 #: What a call's output is: the object it returns, or a destination made when the call was bound
 #: that it writes into (`np.copyto(dst, a)` returns nothing).
 OUTPUTS = ("result", "destination")
@@ -78,10 +85,26 @@ class Conversion:
     #: so that adding or removing a path recolours no other, and distinct from the other paths of its
     #: direction (tests/test_colours.py). None: a slot derived from the id (`plots.colour`).
     colour: int | None = None
+    #: timed only up to this many bytes a case (0: no limit): `t.tolist()` makes a Python object
+    #: per element, seconds and hundreds of MB for a batch of megabytes
+    max_bytes: int = 0
+
+    @property
+    def batch(self) -> bool:
+        """Whether the path belongs to the batch family (its cases have a batch size)."""
+        return self.direction in BATCH_DIRECTIONS
 
 
 def _h2d(id, label, source="torch", **kw) -> Conversion:
     return Conversion(id, HOST_TO_CUDA, label, source, shares=False, cuda=True, **kw)
+
+
+def _batch(id, label, source="batch", shares=False, **kw) -> Conversion:
+    return Conversion(id, BATCH_TO_TORCH, label, source, shares=shares, **kw)
+
+
+def _frame(id, label, source="frame", shares=False, **kw) -> Conversion:
+    return Conversion(id, FRAME_TO_TORCH, label, source, shares=shares, **kw)
 
 
 def _d2h(id, label, **kw) -> Conversion:
@@ -139,6 +162,47 @@ CATALOGUE: tuple[Conversion, ...] = (
          note="without the synchronise the host reads the destination before the copy lands", colour=9),
     _d2h("copy_from_cuda_pinned", "pinned_dst.copy_(t, non_blocking=True)", output="destination",
          note="preallocated pinned destination", colour=10),
+    # a batch from many arrays: `batch` is a list of N arrays of one shape; the references copy the
+    # whole batch once into a destination made when the call is bound
+    _batch("batch_tensor", "torch.tensor(batch)", threaded=True, max_bytes=4 * 1024 * 1024,
+           note="torch reads a list of arrays element by element (PyTorch issue 13918) and warns so: "
+                "timed up to 4 MiB a batch (a second a call past it)", colour=0),
+    _batch("batch_as_tensor", "torch.as_tensor(batch)", threaded=True, max_bytes=4 * 1024 * 1024,
+           note="element by element, as torch.tensor(batch): timed up to 4 MiB a batch", colour=1),
+    _batch("batch_stack_from_numpy", "torch.from_numpy(np.stack(batch))", colour=2),
+    _batch("batch_tensor_np_array", "torch.tensor(np.array(batch))", threaded=True, colour=3),
+    _batch("batch_torch_stack", "torch.stack([torch.from_numpy(a) for a in batch])", threaded=True, colour=4),
+    _batch("batch_collate", "default_collate(batch)", threaded=True,
+           note="torch.utils.data.default_collate: torch.as_tensor of each item, then torch.stack", colour=5),
+    _batch("batch_np_stack_out", "np.stack(batch, out=buf)", output="destination",
+           note="one copy of the whole batch into a preallocated buffer: the batch's copy ceiling", colour=6),
+    _batch("batch_torch_stack_out", "torch.stack(tensors, out=dst)", source="tensors", output="destination",
+           threaded=True, note="tensors: torch.from_numpy of each item, made when the call is bound", colour=7),
+    # one tensor into many arrays: the tensor is N x (item elements)
+    Conversion("unbatch_numpy", TORCH_TO_BATCH, "list(t.numpy())", "stacked", shares=True, colour=8),
+    Conversion("unbatch_unbind", TORCH_TO_BATCH, "[x.numpy() for x in t.unbind()]", "stacked", shares=True,
+               colour=9),
+    Conversion("unbatch_tolist", TORCH_TO_BATCH, "t.tolist()", "stacked", shares=False, max_bytes=1024 * 1024,
+               note="Python numbers, one object per element: timed up to 1 MiB a batch", colour=10),
+    # a batch from a DataFrame of N rows: one dtype, or float32 and int32 columns in turn ("mixed")
+    _frame("frame_from_numpy", "torch.from_numpy(df.to_numpy())", shares=True,
+           note="pandas' copy-on-write: to_numpy() of a one-dtype frame is a read-only view, which "
+                "torch.from_numpy warns about and shares", colour=11),
+    _frame("frame_tensor_values", "torch.tensor(df.values)", colour=12),
+    _frame("frame_from_numpy_f32", "torch.from_numpy(df.to_numpy(dtype=np.float32))", shares=True,
+           note="of a float32 frame the same read-only view; of another dtype a converting copy", colour=13),
+    _frame("mixed_frame_from_numpy", "torch.from_numpy(mixed_df.to_numpy())", source="mixed_frame",
+           note="mixed float32 and int32 columns: to_numpy() makes one float64 array", colour=14),
+    _frame("mixed_frame_tensor_values", "torch.tensor(mixed_df.values)", source="mixed_frame", colour=15),
+    _frame("mixed_frame_from_numpy_f32", "torch.from_numpy(mixed_df.to_numpy(dtype=np.float32))",
+           source="mixed_frame", colour=16),
+    # a batch onto the GPU: the DataLoader's way against stacking on the host and copying
+    Conversion("batch_loader_cuda", BATCH_TO_CUDA,
+               'default_collate(batch).pin_memory().to("cuda", non_blocking=True)', "batch", shares=False,
+               cuda=True, ceiling=H2D_CEILING,
+               note="what DataLoader(pin_memory=True) does for a batch, then the synchronise", colour=17),
+    Conversion("batch_stack_cuda", BATCH_TO_CUDA, "torch.from_numpy(np.stack(batch)).cuda()", "batch",
+               shares=False, cuda=True, ceiling=H2D_CEILING, colour=18),
     # CUDA ceilings: a large pinned copy each way, timed with CUDA events (bench_cuda.TransferCeilings)
     Conversion(H2D_CEILING, REFERENCE, "dst.copy_(pinned, non_blocking=True)  # CUDA events", "torch",
                shares=False, output="destination", cuda=True,
@@ -171,5 +235,9 @@ def ids(direction: str | None = None, shares: bool | None = None, cuda: bool | N
             and (cold is None or p.cold == cold)]
 
 
-#: The paths the host suite and the semantics probe run: everything that needs no GPU.
-HOST_PATH_IDS: tuple[str, ...] = tuple(ids(cuda=False))
+#: The single-array paths that need no GPU: the host suite's sweeps and peak memory, the probe's grid.
+HOST_PATH_IDS: tuple[str, ...] = tuple(p.id for p in CATALOGUE if not p.cuda and not p.batch)
+#: The batch family's paths that need no GPU (benchmarks/bench_batch.py; the probe's batch cases).
+BATCH_PATH_IDS: tuple[str, ...] = tuple(p.id for p in CATALOGUE if not p.cuda and p.batch)
+#: The batch family's reference: one copy of the whole batch; each way is read against it.
+BATCH_REFERENCE = "batch_np_stack_out"

@@ -29,13 +29,21 @@ MEMORY_BOUND_S = 10e-6
 CALL_BOUND_COPY_BYTES = 4096
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def moved_bytes(size, batch=None):
+    """The bytes a case moves: its size, or for the batch family (a `batch`) the whole batch's."""
+    return size if _missing(batch) or _missing(size) else size * batch
+
+
 def timed_class(path: str, size, seconds: float) -> str:
-    """The class of a timed case from its path id, its size in bytes (None or NaN where it has
-    none) and its time per call."""
+    """The class of a timed case from its path id, the bytes it moves (`moved_bytes`; None or NaN
+    where it has none) and its time per call."""
     if seconds >= MEMORY_BOUND_S:
         return "memory-bound"
     record = catalogue.BY_ID.get(path)
-    no_size = size is None or (isinstance(size, float) and math.isnan(size))
-    if (record is not None and record.shares) or no_size or size <= CALL_BOUND_COPY_BYTES:
+    if (record is not None and record.shares) or _missing(size) or size <= CALL_BOUND_COPY_BYTES:
         return "call-bound"
     return "in-cache"

@@ -81,7 +81,7 @@ def cmd_run(args) -> int:
 
 def cmd_releases(args) -> int:
     config = args.config or sweep_folder.default(sweep_folder.CONFIG)
-    return releases.run(config, args.machine, args.torch, args.keep_envs)
+    return releases.run(config, args.machine, args.torch, args.keep_envs, args.bench)
 
 
 def cmd_finalize(args) -> int:
@@ -100,8 +100,11 @@ def cmd_finalize(args) -> int:
 
 
 def cmd_fidelity(args) -> int:
-    fidelity.validate(args.path, args.size)
-    rows = fidelity.run(args.config, args.path, args.size)
+    batch = inputs.BATCH_CHECK[0] if args.batch else None
+    paths = args.path or (fidelity.batch_paths() if args.batch else list(fidelity.DEFAULT_PATHS))
+    sizes = args.size or ([inputs.BATCH_CHECK[1]] if args.batch else list(fidelity.DEFAULT_SIZES))
+    fidelity.validate(paths, sizes, batch)
+    rows = fidelity.run(args.config, paths, sizes, batch=batch)
     print(fidelity.render(rows, args.threshold))
     return 0 if fidelity.passed(rows, args.threshold) else 1
 
@@ -276,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
                    f"./{sweep_folder.FORMER[sweep_folder.CONFIG]}, its former name, where only that exists)")
     p.add_argument("--torch", nargs="+", help="only the pairs of these torch versions (default: every pair)")
     p.add_argument("--keep-envs", action="store_true", help="keep each environment after measuring it (3-6 GB each)")
+    p.add_argument("--bench", action="append", metavar="REGEX",
+                   help="asv --bench regex (repeatable; default: the sweep's selection, docs/releases.md)")
 
     _command(sub, "finalize", cmd_finalize,
              "after a plain `asv run`: publish the median of each timed case's quiet looks",
@@ -283,8 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "fidelity", cmd_fidelity, "asv's figure for zero-copy paths against a tight loop; exit 1 beyond "
                  "the limit", "--config", needs_torch=True)
-    p.add_argument("--path", nargs="+", default=list(fidelity.DEFAULT_PATHS), help="zero-copy path ids")
-    p.add_argument("--size", nargs="+", type=_size, default=list(fidelity.DEFAULT_SIZES), help="sizes, e.g. 8 256MiB")
+    p.add_argument("--path", nargs="+", help="zero-copy path ids (default: from_numpy numpy), or with --batch "
+                   "batch paths (default: every way to build a batch and take one apart)")
+    p.add_argument("--size", nargs="+", type=_size, help="sizes, e.g. 8 256MiB (default: 8 256MiB); with --batch, "
+                   "item sizes (default: 4KiB)")
+    p.add_argument("--batch", action="store_true",
+                   help=f"check the batch family at {inputs.BATCH_CHECK[0]} items a batch")
     p.add_argument("--threshold", type=float, default=fidelity.THRESHOLD,
                    help="largest accepted asv/reference ratio, either way")
 

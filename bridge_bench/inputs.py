@@ -49,6 +49,19 @@ CEILING_SIZE = 256 * MiB
 #: The reduced sweep of `scripts/gpu-check`: the latency floor, the knee and the plateau.
 CHECK_SIZES: tuple[int, ...] = (8, 64 * KiB, 1 * MiB, 16 * MiB, 256 * MiB, 1 * GiB)
 
+#: The batch family's grid: items per batch, bytes per item, and the largest batch timed (a case
+#: past it is skipped as not in the grid): a dataset's samples from tokens to images, up to 32 MiB.
+BATCH_SIZES: tuple[int, ...] = (1, 8, 64, 512)
+BATCH_ITEM_SIZES: tuple[int, ...] = (64, 4 * KiB, 256 * KiB, 4 * MiB)
+BATCH_MAX_BYTES = 32 * MiB
+#: The batch that `bridge-bench fidelity --batch` checks and the uint8 sweep times: 64 items of 4 KiB.
+BATCH_CHECK = (64, 4 * KiB)
+#: Taking a batch apart costs per item, not per byte (`list(t.numpy())` makes views): one item size.
+SPLIT_ITEM_SIZES: tuple[int, ...] = (4 * KiB,)
+#: A DataFrame's rows per batch, of 64 bytes each (16 four-byte columns).
+FRAME_ROWS: tuple[int, ...] = (512, 4096)
+FRAME_ROW_SIZES: tuple[int, ...] = (64,)
+
 NUMPY_DTYPES: tuple[str, ...] = (
     "bool", "uint8", "int8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
     "float16", "float32", "float64", "complex64", "complex128",
@@ -66,7 +79,9 @@ LAYOUTS: tuple[str, ...] = (
     "byteswapped",  # C-contiguous, non-native byte order
 )
 
-SIDES = ("numpy", "torch")
+#: What a path converts (`Conversion.source`): an array, a tensor, or for the batch family a list of
+#: arrays, a list of tensors, one N x item tensor, a DataFrame of one dtype or of two.
+SIDES = ("numpy", "torch", "batch", "tensors", "stacked", "frame", "mixed_frame")
 
 
 class Unsupported(NotImplementedError):
@@ -75,14 +90,31 @@ class Unsupported(NotImplementedError):
 
 @dataclass(frozen=True)
 class Case:
+    """One case: `nbytes` of one array (of one item of a batch, of one row of a frame), its dtype and
+    layout, and for the batch family the number of items (rows); None for a single array."""
+
     nbytes: int
     dtype: str = "float32"
     layout: str = "C"
+    batch: int | None = None
 
     def __post_init__(self):
         check_size(self.nbytes)
         check_dtype(self.dtype)
         check_layout(self.layout)
+        if self.batch is not None:
+            check_size(self.batch)
+
+    @property
+    def total(self) -> int:
+        """The bytes the case moves: the array's, or the whole batch's."""
+        return self.nbytes * (self.batch or 1)
+
+    def params(self, path_id: str) -> tuple:
+        """asv's parameters of the case: (path, size, dtype, layout), or (path, batch, size, dtype)."""
+        if self.batch is None:
+            return (path_id, self.nbytes, self.dtype, self.layout)
+        return (path_id, self.batch, self.nbytes, self.dtype)
 
 
 def check_size(nbytes: int) -> int:

@@ -64,15 +64,17 @@ def render(records: list[dict]) -> str:
     layouts = list(dict.fromkeys(r["layout"] for r in records))
     by_key = {(r["path"], r["dtype"], r["layout"]): r for r in records}
     width = 4
-    lines = ["S shares memory   C copies   c copies and changes dtype   E raises   X crashes   . n/a", ""]
+    lines = ["S shares memory   C copies   c copies and changes dtype   E raises   X crashes   . n/a   "
+             "! and warns", ""]
     for pid in dict.fromkeys(r["path"] for r in records):
-        lines.append(f"{catalogue.get(pid).label}  [{pid}]")
+        batch = next((r["batch"] for r in records if r["path"] == pid and r.get("batch")), None)
+        lines.append(f"{catalogue.get(pid).label}  [{pid}]" + (f"  a batch of {batch}" if batch else ""))
         lines.append(" " * 13 + " ".join(f"{_SHORT.get(d, d)[:width]:>{width}}" for d in dtypes))
-        for layout in layouts:
+        for layout in (layout for layout in layouts if any((pid, d, layout) in by_key for d in dtypes)):
             cells = []
             for d in dtypes:
                 rec = by_key.get((pid, d, layout))
-                cells.append(f"{symbol(rec) if rec else ' ':>{width}}")
+                cells.append(f"{symbol(rec) + ('!' if rec.get('warning') else '') if rec else ' ':>{width}}")
             lines.append(f"  {layout:<11}" + " ".join(cells))
         lines.append("")
     problems = Counter()
@@ -84,6 +86,11 @@ def render(records: list[dict]) -> str:
     if problems:
         lines.append("Errors and crashes (cases):")
         lines += [f"  {n:4d}  {text}" for text, n in problems.most_common()]
+        lines.append("")
+    warned = Counter(f"{catalogue.get(r['path']).label}: {r['warning'][:110]}" for r in records if r.get("warning"))
+    if warned:
+        lines.append("Warnings (cases):")
+        lines += [f"  {n:4d}  {text}" for text, n in warned.most_common()]
         lines.append("")
     counts = summary(records)
     lines.append(f"{len(records)} cases: " + ", ".join(f"{n} {k}" for k, n in counts.items()))

@@ -23,6 +23,8 @@ FAULTS, HELD_BYTES = "track_faults", "track_held_bytes"
 PEAKMEM_CONVERT, PEAKMEM_PREPARED = "peakmem_convert", "peakmem_prepared"
 #: The sweep of the benchmarks that report what their processes saw rather than a measurement.
 CONTEXT = "context"
+#: The sweep of the batch family (benchmarks/bench_batch.py): its cases have a batch size.
+BATCH = "batch"
 #: The host timing classes of each sweep module, one per direction (`common.direction_classes`).
 HOST_CLASSES = (("NumpyToTorch", catalogue.NUMPY_TO_TORCH), ("TorchToNumpy", catalogue.TORCH_TO_NUMPY),
                 ("Reference", catalogue.REFERENCE))
@@ -33,9 +35,14 @@ class Benchmark:
     module: str
     cls: str | None
     method: str
-    sweep: str  # what its rows are in the report: "sizes", "dtypes", "layouts", "cuda", "memory", "context"
+    sweep: str  # what its rows are in the report: "sizes", "dtypes", "layouts", "batch", "cuda", "memory", "context"
     sweeps_size: bool  # its cases run over many sizes (a latency curve), not two
     direction: str | None = None
+
+    @property
+    def has_batch(self) -> bool:
+        """Whether its parameters are (path, batch, size, dtype): the batch family's."""
+        return self.direction in catalogue.BATCH_DIRECTIONS
 
     @property
     def name(self) -> str:
@@ -52,12 +59,17 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     *_host("bench_sizes", "sizes", True, (TIMED, FAULTS, HELD_BYTES)),
     *_host("bench_dtypes", "dtypes", False),
     *_host("bench_layouts", "layouts", False),
+    Benchmark("bench_batch", "BatchToTorch", TIMED, BATCH, False, catalogue.BATCH_TO_TORCH),
+    Benchmark("bench_batch", "BatchToTorchUint8", TIMED, BATCH, False, catalogue.BATCH_TO_TORCH),
+    Benchmark("bench_batch", "TorchToBatch", TIMED, BATCH, False, catalogue.TORCH_TO_BATCH),
+    Benchmark("bench_batch", "FrameToTorch", TIMED, BATCH, False, catalogue.FRAME_TO_TORCH),
     Benchmark("bench_memory", "PeakMemory", PEAKMEM_CONVERT, "memory", False),
     Benchmark("bench_memory", "PeakMemory", PEAKMEM_PREPARED, "memory", False),
     Benchmark("bench_cuda", "HostToCuda", TIMED, "cuda", True, catalogue.HOST_TO_CUDA),
     Benchmark("bench_cuda", "CudaToHost", TIMED, "cuda", True, catalogue.CUDA_TO_HOST),
     Benchmark("bench_cuda", "HostToCudaDtypes", TIMED, "cuda", False, catalogue.HOST_TO_CUDA),
     Benchmark("bench_cuda", "CudaToHostDtypes", TIMED, "cuda", False, catalogue.CUDA_TO_HOST),
+    Benchmark("bench_cuda", "BatchToCuda", TIMED, "cuda", False, catalogue.BATCH_TO_CUDA),
     Benchmark("bench_cuda", "PinMemoryFirst", "time_first_pin", "cuda", True, catalogue.HOST_TO_CUDA),
     Benchmark("bench_cuda", "TransferCeilings", "track_bandwidth", "cuda", False, catalogue.REFERENCE),
     Benchmark("bench_context", None, "track_torch_threads", CONTEXT, False),
@@ -88,6 +100,15 @@ def sweep(name: str) -> str:
     """The sweep of a benchmark; for one this suite no longer has (an old result file), its module's."""
     known = BY_NAME.get(name)
     return known.sweep if known else name.split(".", 1)[0].removeprefix("bench_")
+
+
+def moved_bytes(name: str, values) -> int | None:
+    """The bytes a case of benchmark `name` moves, from its parameters after the path: the size, or
+    for the batch family (batch, size, ...) the whole batch's."""
+    known = BY_NAME.get(name)
+    if known and known.has_batch:
+        return values[0] * values[1]
+    return values[0] if values else None
 
 
 def sweeps_size(name: str) -> bool:

@@ -33,8 +33,12 @@ def test_every_record_is_consistent():
     assert set(catalogue.ids(shares=False)) >= {"tensor", "np_array", "numpy_copy", "np_copy", "clone"}
 
 
-@pytest.mark.parametrize("pid", [pytest.param(p.id, marks=pytest.mark.cuda) if p.cuda else p.id
-                                 for p in catalogue.CATALOGUE])
+def _paths(batch: bool):
+    return [pytest.param(p.id, marks=pytest.mark.cuda) if p.cuda else p.id
+            for p in catalogue.CATALOGUE if p.batch == batch]
+
+
+@pytest.mark.parametrize("pid", _paths(batch=False))
 def test_every_path_converts_float32_and_keeps_the_values(pid):
     """Each call gives the source's values, read where its record says its output is."""
     case = inputs.Case(64)
@@ -47,6 +51,36 @@ def test_every_path_converts_float32_and_keeps_the_values(pid):
         assert values[3] == 7 and len(values) == 16
     finally:
         source[3] = 0
+
+
+@pytest.mark.parametrize("pid", _paths(batch=True))
+def test_every_batch_path_keeps_each_item_in_its_row(pid):
+    """A batch of 4 items (or rows) of 16 float32: item 2's element 3 is row 2's element 3 of the output."""
+    source = sources.make_source(catalogue.get(pid).source, inputs.Case(64, batch=4))
+    if hasattr(source, "iat"):
+        source.iat[2, 3] = 7  # a frame holds its own copy of the rows
+    else:
+        source[2][3] = 7
+    try:
+        call = bindings.bind(pid, source)
+        out = bindings.output(pid, call, call())
+        rows = [list(row) for row in (out.tolist() if hasattr(out, "tolist") else out)]
+        assert len(rows) == 4 and all(len(row) == 16 for row in rows)
+        assert rows[2][3] == 7 and rows[3][2] == 0
+    finally:
+        if not hasattr(source, "iat"):
+            source[2][3] = 0
+
+
+def test_a_batch_past_the_grid_or_a_path_past_its_limit_skips_with_the_reason():
+    with pytest.raises(inputs.Unsupported, match="past the grid's 32 MiB"):
+        bindings.prepare("batch_tensor", inputs.Case(4 * inputs.MiB, batch=64))
+    with pytest.raises(inputs.Unsupported, match=r"t.tolist\(\) is timed up to 1 MiB"):
+        bindings.prepare("unbatch_tolist", inputs.Case(256 * inputs.KiB, batch=8))
+    with pytest.raises(inputs.Unsupported, match="takes a batch"):
+        bindings.prepare("batch_tensor", inputs.Case(64))
+    with pytest.raises(inputs.Unsupported, match="takes one array"):
+        bindings.prepare("from_numpy", inputs.Case(64, batch=4))
 
 
 def test_a_destination_path_is_read_from_its_destination():

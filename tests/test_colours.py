@@ -28,7 +28,7 @@ def test_the_paths_of_a_direction_have_distinct_colours(direction):
 
 
 def test_the_copying_host_paths_drawn_in_one_bandwidth_figure_have_distinct_colours():
-    colours = _colours(catalogue.ids(shares=False, cuda=False))
+    colours = _colours([pid for pid in catalogue.HOST_PATH_IDS if not catalogue.get(pid).shares])
     assert len(set(colours.values())) == len(colours), colours
 
 

@@ -111,4 +111,5 @@ def test_the_probe_finds_what_each_record_says_of_sharing():
     exactly when its record says it does: tables print the record's `shares`, users rely on it."""
     records = semantics.run(semantics.jobs_for(dtypes=["float32"], layouts=["C"]), workers=1)
     found = {r["path"]: r["outcome"] for r in records}
-    assert found == {p: "shares" if catalogue.get(p).shares else "copies" for p in catalogue.HOST_PATH_IDS}
+    assert found == {p: "shares" if catalogue.get(p).shares else "copies"
+                     for p in catalogue.HOST_PATH_IDS + catalogue.BATCH_PATH_IDS}

@@ -29,6 +29,9 @@ from bridge_bench.drive import asvrun, rounds
 from bridge_bench.read import results
 
 BENCHMARKS = {d: suite.host_timing("bench_sizes", d).name for d in (catalogue.NUMPY_TO_TORCH, catalogue.TORCH_TO_NUMPY)}
+#: The batch family's check: every way to build a batch and to take one apart, at `inputs.BATCH_CHECK`.
+BATCH_BENCHMARKS = {b.direction: b.name for b in suite.BENCHMARKS
+                    if b.cls in ("BatchToTorch", "TorchToBatch")}
 DEFAULT_PATHS = ("from_numpy", "numpy")
 DEFAULT_SIZES = (8, 256 * inputs.MiB)
 THRESHOLD = 1.10
@@ -42,6 +45,7 @@ class Row:
     asv_s: float | None
     reference_s: float | None
     loops: int
+    batch: int | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -52,71 +56,103 @@ class Row:
     def ok(self, threshold: float = THRESHOLD) -> bool:
         return self.ratio is not None and 1 / threshold <= self.ratio <= threshold
 
+    @property
+    def case(self) -> str:
+        size = inputs.format_size(self.size)
+        return size if self.batch is None else f"{self.batch} x {size}"
 
-def validate(path_ids, sizes) -> None:
+
+def validate(path_ids, sizes, batch: int | None = None) -> None:
     for pid in path_ids:
         path = catalogue.get(pid)
-        if path.direction not in BENCHMARKS or not path.shares:
+        if batch is not None:
+            if path.direction not in BATCH_BENCHMARKS:
+                raise errors.InputError(f"path {pid!r} is not one of the batch family's host paths: "
+                                        f"{', '.join(batch_paths())}")
+        elif path.direction not in BENCHMARKS or not path.shares:
             raise errors.InputError(f"path {pid!r} copies; the fidelity check times zero-copy paths "
-                                    "(a 10,000-call loop of a copy would take minutes): "
-                                    f"{', '.join(catalogue.ids(shares=True))}")
+                                    "(a 10,000-call loop of a copy would take minutes), or with --batch the "
+                                    f"batch family: {', '.join(catalogue.ids(shares=True, cuda=False))}")
+    grid = inputs.BATCH_ITEM_SIZES if batch is not None else inputs.SIZES
     for size in sizes:
-        if size not in inputs.SIZES:
-            raise errors.InputError(f"size {size} is not in the suite's size sweep; use one of "
-                                    f"{', '.join(inputs.format_size(s).replace(' ', '') for s in inputs.SIZES)}")
+        if size not in grid:
+            raise errors.InputError(f"size {size} is not in the suite's grid; use one of "
+                                    f"{', '.join(inputs.format_size(s).replace(' ', '') for s in grid)}")
+    if batch is not None and batch not in inputs.BATCH_SIZES:
+        raise errors.InputError(f"batch {batch} is not in the suite's grid; use one of "
+                                f"{', '.join(map(str, inputs.BATCH_SIZES))}")
 
 
-def _asv_figures(results_dir: Path, cases) -> dict:
+def batch_paths() -> list[str]:
+    """The batch family's host paths the check covers (building a batch, taking one apart)."""
+    return [pid for direction in BATCH_BENCHMARKS for pid in catalogue.ids(direction, cuda=False)]
+
+
+def _params(pid: str, size: int, batch: int | None) -> tuple:
+    return inputs.Case(size, batch=batch).params(pid)
+
+
+def _benchmark(pid: str, batch: int | None) -> str:
+    return (BATCH_BENCHMARKS if batch is not None else BENCHMARKS)[catalogue.get(pid).direction]
+
+
+def _asv_figures(results_dir: Path, cases, batch: int | None) -> dict:
     frame = results.load([results_dir]).frame
     out = {}
     for pid, size in cases:
-        rows = frame[(frame["benchmark"] == BENCHMARKS[catalogue.get(pid).direction]) & (frame["path"] == pid)
-                     & (frame["size"] == size) & (frame["dtype"] == "float32") & (frame["layout"] == "C")]
+        rows = frame[(frame["benchmark"] == _benchmark(pid, batch)) & (frame["path"] == pid)
+                     & (frame["size"] == size) & (frame["dtype"] == "float32")]
+        rows = rows[rows["batch"] == batch] if batch is not None else rows[rows["layout"] == "C"]
         if len(rows):
             out[pid, size] = float(rows["value"].iloc[-1])
     return out
 
 
 def _reference_loops(folder: Path) -> dict:
+    """Each case's reference loops, by its asv parameters."""
     samples: dict = {}
     file = folder / "reference.jsonl"
     if file.exists():
         for line in file.read_text().splitlines():
             rec = json.loads(line)
-            samples.setdefault((rec["path"], rec["size"]), []).append(rec["seconds_per_call"])
+            samples.setdefault(tuple(rec["params"]), []).append(rec["seconds_per_call"])
     return samples
 
 
-def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES, looks: int = plan.LOOKS) -> list[Row]:
-    """asv's figure and the reference of each case, from one private run of at most `looks` rounds."""
-    validate(path_ids, sizes)
+def run(config: Path, path_ids=DEFAULT_PATHS, sizes=DEFAULT_SIZES, looks: int = plan.LOOKS,
+        batch: int | None = None) -> list[Row]:
+    """asv's figure and the reference of each case (of the batch family, with `batch` items each),
+    from one private run of at most `looks` rounds."""
+    validate(path_ids, sizes, batch)
     cases = list(itertools.product(path_ids, sizes))
     with tempfile.TemporaryDirectory(prefix="bridge-bench-fidelity-") as tmp:
         work = Path(tmp)
-        regexes = [asvrun.bench_regex(BENCHMARKS[catalogue.get(pid).direction], (pid, size, "float32", "C"))
-                   for pid, size in cases]
+        regexes = [asvrun.bench_regex(_benchmark(pid, batch), _params(pid, size, batch)) for pid, size in cases]
         results_dir = rounds.private_run(config, work, MACHINE, regexes, rounds=looks,
                                          BRIDGE_BENCH_REFERENCE_DIR=str(work))
-        measured = _asv_figures(results_dir, cases)
+        measured = _asv_figures(results_dir, cases, batch)
         reference = _reference_loops(work)
-    return [Row(pid, size, measured.get((pid, size)),
-                estimate.published(reference[pid, size]) if reference.get((pid, size)) else None,
-                len(reference.get((pid, size), [])))
-            for pid, size in cases]
+    rows = []
+    for pid, size in cases:
+        loops = reference.get(_params(pid, size, batch), [])
+        rows.append(Row(pid, size, measured.get((pid, size)), estimate.published(loops) if loops else None,
+                        len(loops), batch))
+    return rows
 
 
 def render(rows: list[Row], threshold: float = THRESHOLD) -> str:
-    lines = [f"{'path':<22} {'size':>9} {'asv':>10} {'reference':>10} {'ratio':>6}  verdict",
-             "-" * 70]
+    width = max([22] + [len(catalogue.get(r.path).label) for r in rows])
+    lines = [f"{'path':<{width}} {'case':>12} {'asv':>10} {'reference':>10} {'ratio':>6}  verdict",
+             "-" * (width + 50)]
     for r in rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
         verdict = "ok" if r.ok(threshold) else "FAIL"
         asv, reference = (units.measured(s, "seconds") for s in (r.asv_s, r.reference_s))
-        lines.append(f"{catalogue.get(r.path).label:<22} {inputs.format_size(r.size):>9} {asv:>10} "
+        lines.append(f"{catalogue.get(r.path).label:<{width}} {r.case:>12} {asv:>10} "
                      f"{reference:>10} {ratio:>6}  {verdict}")
     lines.append("asv: the figure asv stores, the median of the quiet looks; reference: the same estimate over the "
-                 "same looks' fastest 10,000-call timeit loops of the same bound call; "
-                 f"limit {threshold:.2f}x either way")
+                 "same looks' fastest timeit loops of the same bound call (10,000 calls, or 50 ms of a longer "
+                 f"call); limit {threshold:.2f}x either way")
     return "\n".join(lines)
 
 

@@ -31,11 +31,14 @@ from bridge_bench.read import sweep_folder
 
 #: What each pair runs: the size sweep of every host path (timed looks and counts), the dtype and
 #: layout sweeps at the in-cache size only (the per-element and per-layout cost of a release; the
-#: memory-bound end is the size sweep's), and the context the benchmark processes saw.
+#: memory-bound end is the size sweep's), building a float32 batch (PyTorch issue 13918 across
+#: releases), and the context the benchmark processes saw.
+BATCHES = suite.regex(suite.BY_NAME["bench_batch.BatchToTorch.time_convert"])
 BENCH = [
     *[suite.regex(b) for b in suite.BENCHMARKS if b.module == "bench_sizes"],
     *[suite.regex(b, rf"'[^']*', {inputs.IN_CACHE}, .*")
       for b in suite.BENCHMARKS if b.module in ("bench_dtypes", "bench_layouts")],
+    BATCHES,
     *[suite.regex(b) for b in suite.CONTEXT_TRACKS],
 ]
 #: While the sweep waits for a build, it says what pip is at this often.
@@ -245,13 +248,15 @@ def sweep(config: Path, machine: str, torch_versions: list[str] | None = None, k
     return outcomes
 
 
-def run(config: Path, machine: str, torch_versions: list[str] | None = None, keep: bool = False) -> int:
-    """`bridge-bench releases`: the machine file, then `sweep`, each pair summed up on stderr at the
-    end. 1 if a pair failed (the other pairs' results are kept), else 0."""
+def run(config: Path, machine: str, torch_versions: list[str] | None = None, keep: bool = False,
+        bench: list[str] | None = None) -> int:
+    """`bridge-bench releases`: the machine file, then `sweep` (of `bench`, asv --bench regexes, with
+    the context tracks; default `BENCH`), each pair summed up on stderr at the end. 1 if a pair
+    failed (the other pairs' results are kept), else 0."""
     todo = pairs(config, torch_versions)
     context.update_machine_file(machine, context.machine_entry())
     messages.progress(f"releases: {len(todo)} environments: " + "; ".join(map(str, todo)))
-    outcomes = sweep(config, machine, torch_versions, keep=keep)
+    outcomes = sweep(config, machine, torch_versions, keep=keep, bench=suite.with_readings(bench) if bench else BENCH)
     failed = [o for o in outcomes if o.status != "ok"]
     for o in outcomes:
         messages.progress(f"releases: torch {o.torch} + numpy {o.numpy}: {o.status}, built in {o.setup_s:.0f} s, "

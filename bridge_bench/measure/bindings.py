@@ -26,7 +26,7 @@ import torch
 from bridge_bench import catalogue
 from bridge_bench.measure import devices
 from bridge_bench.catalogue import Conversion
-from bridge_bench.inputs import Case, Unsupported
+from bridge_bench.inputs import Case, Unsupported, format_size
 from bridge_bench.measure.sources import make_source
 
 
@@ -90,6 +90,32 @@ def _to_cpu_nb(t: torch.Tensor) -> Callable[[], torch.Tensor]:
     return devices.synced(functools.partial(_on_gpu(t).to, "cpu", non_blocking=True))
 
 
+def _stack_into(batch: list[np.ndarray]) -> Callable[[], np.ndarray]:
+    buf = np.zeros((len(batch), *batch[0].shape), dtype=batch[0].dtype)
+    return _into(buf, functools.partial(np.stack, batch, out=buf))
+
+
+def _torch_stack_into(tensors: list[torch.Tensor]) -> Callable[[], torch.Tensor]:
+    dst = torch.zeros((len(tensors), *tensors[0].shape), dtype=tensors[0].dtype)
+    return _into(dst, functools.partial(torch.stack, tensors, out=dst))
+
+
+def _collate() -> Callable[[Any], Any]:
+    """torch.utils.data's collate function: `default_collate` (public there since torch 1.11)."""
+    from torch.utils import data
+
+    found = getattr(data, "default_collate", None)
+    if found is None:
+        raise Unsupported(f"torch {torch.__version__} has no torch.utils.data.default_collate")
+    return found
+
+
+def _loader_to_gpu(batch: list[np.ndarray]) -> Callable[[], torch.Tensor]:
+    collate = _collate()
+    collate(batch).pin_memory()  # torch's pinned-host cache now holds a block of the batch's size, as in a loop
+    return devices.synced(lambda: collate(batch).pin_memory().to("cuda", non_blocking=True))
+
+
 BINDINGS: dict[str, Callable[[Any], Callable[[], Any]]] = {
     # numpy -> torch
     "from_numpy": lambda a: functools.partial(torch.from_numpy, a),
@@ -127,6 +153,29 @@ BINDINGS: dict[str, Callable[[Any], Callable[[], Any]]] = {
     "cpu_numpy": _cpu_numpy,
     "to_cpu_nb": _to_cpu_nb,
     "copy_from_cuda_pinned": _copy_into_pinned,
+    # a batch from many arrays
+    "batch_tensor": lambda batch: functools.partial(torch.tensor, batch),
+    "batch_as_tensor": lambda batch: functools.partial(torch.as_tensor, batch),
+    "batch_stack_from_numpy": lambda batch: lambda: torch.from_numpy(np.stack(batch)),
+    "batch_tensor_np_array": lambda batch: lambda: torch.tensor(np.array(batch)),
+    "batch_torch_stack": lambda batch: lambda: torch.stack([torch.from_numpy(a) for a in batch]),
+    "batch_collate": lambda batch: functools.partial(_collate(), batch),
+    "batch_np_stack_out": _stack_into,
+    "batch_torch_stack_out": _torch_stack_into,
+    # one tensor into many arrays
+    "unbatch_numpy": lambda t: lambda: list(t.numpy()),
+    "unbatch_unbind": lambda t: lambda: [x.numpy() for x in t.unbind()],
+    "unbatch_tolist": lambda t: t.tolist,
+    # a batch from a DataFrame
+    "frame_from_numpy": lambda df: lambda: torch.from_numpy(df.to_numpy()),
+    "frame_tensor_values": lambda df: lambda: torch.tensor(df.values),
+    "frame_from_numpy_f32": lambda df: lambda: torch.from_numpy(df.to_numpy(dtype=np.float32)),
+    "mixed_frame_from_numpy": lambda df: lambda: torch.from_numpy(df.to_numpy()),
+    "mixed_frame_tensor_values": lambda df: lambda: torch.tensor(df.values),
+    "mixed_frame_from_numpy_f32": lambda df: lambda: torch.from_numpy(df.to_numpy(dtype=np.float32)),
+    # a batch onto the GPU
+    "batch_loader_cuda": _loader_to_gpu,
+    "batch_stack_cuda": lambda batch: devices.synced(lambda: torch.from_numpy(np.stack(batch)).cuda()),
     # CUDA ceilings
     catalogue.H2D_CEILING: _copy_into_gpu,
     catalogue.D2H_CEILING: _copy_into_pinned,
@@ -157,4 +206,8 @@ def prepare(path_id: str, case: Case) -> Callable[[], Any]:
     """The bound call for one path on one case; `Unsupported` (with the reason) when it cannot exist."""
     record = catalogue.get(path_id)
     check_available(record)
+    if record.batch != (case.batch is not None):
+        raise Unsupported(f"{record.label} takes {'a batch' if record.batch else 'one array'}")
+    if record.max_bytes and case.total > record.max_bytes:
+        raise Unsupported(f"{record.label} is timed up to {format_size(record.max_bytes)} a case")
     return BINDINGS[record.id](make_source(record.source, case))

@@ -35,7 +35,7 @@ import ast
 import math
 import os
 
-from bridge_bench import classes, estimate
+from bridge_bench import classes, estimate, suite
 from bridge_bench.measure import timing
 
 MODES = ("adaptive", "rigorous")
@@ -87,8 +87,10 @@ def params(case: str) -> tuple:
 
 
 def case_class(state: dict) -> str:
-    """The class of the case a record holds (path and size from its name, time from its looks)."""
-    path, size, *_ = params(state["case"]) + (None, None)
+    """The class of the case a record holds (path and bytes from its name, time from its looks)."""
+    name = state["case"].partition("(")[0]
+    path, *values = params(state["case"]) + (None, None)
+    size = suite.moved_bytes(name, values)
     return classes.timed_class(path, size, estimate.published(state["samples"]))
 
 

@@ -32,6 +32,8 @@ from bridge_bench.measure import child, sources
 
 #: Small enough to be instant, an odd power of two so the 2-D layouts are not square (4 x 8 floats).
 DEFAULT_SIZE = 128
+#: The batch family is probed on batches (frames) of this many items (rows) of the size each, C-contiguous.
+PROBE_BATCH = 4
 CASE_TIMEOUT_S = 60
 
 
@@ -41,9 +43,11 @@ class Job:
     dtype: str
     layout: str
     size: int = DEFAULT_SIZE
+    batch: int | None = None
 
     def key(self) -> dict:
-        return {"path": self.path, "dtype": self.dtype, "layout": self.layout, "size": self.size}
+        batch = {} if self.batch is None else {"batch": self.batch}
+        return {"path": self.path, "dtype": self.dtype, "layout": self.layout, "size": self.size, **batch}
 
 
 # ---------------------------------------------------------------- inside a worker process
@@ -60,8 +64,33 @@ def _extent(obj) -> tuple[int, int]:
     return lo, hi
 
 
+def _parts(obj) -> list:
+    """The arrays and tensors an object holds its data in: itself, a list's items, a DataFrame's
+    columns (pandas' views of its blocks); none for Python numbers (`t.tolist()`)."""
+    if isinstance(obj, (list, tuple)):
+        return [x for x in obj if hasattr(x, "data_ptr") or hasattr(x, "ctypes")]
+    if hasattr(obj, "iloc"):
+        return [obj.iloc[:, i].to_numpy() for i in range(obj.shape[1])]
+    return [obj]
+
+
 def _dtype_name(obj) -> str:
+    """The dtype of an array or tensor; of a list, its items' (or the Python type of its numbers);
+    of a DataFrame, its columns' dtypes joined by '+'."""
+    if hasattr(obj, "dtypes") and not hasattr(obj, "dtype"):
+        return "+".join(dict.fromkeys(str(d) for d in obj.dtypes))
+    if isinstance(obj, (list, tuple)):
+        leaf = obj[0] if obj else None
+        while isinstance(leaf, list):
+            leaf = leaf[0] if leaf else None
+        return _dtype_name(leaf) if hasattr(leaf, "dtype") else f"python {type(leaf).__name__}"
     return str(obj.dtype).replace("torch.", "")
+
+
+def _overlaps(src, out) -> bool:
+    """Whether any array of `out` spans bytes of any array of `src` (`_parts`)."""
+    spans = [_extent(part) for part in _parts(src)]
+    return any(lo < hi_s and lo_s < hi for lo, hi in map(_extent, _parts(out)) for lo_s, hi_s in spans)
 
 
 def _first(obj):
@@ -92,7 +121,7 @@ def probe(job: Job) -> dict:
     path = catalogue.get(job.path)
     try:
         bindings.check_available(path)
-        src = sources.make_source(path.source, inputs.Case(job.size, job.dtype, job.layout))
+        src = sources.make_source(path.source, inputs.Case(job.size, job.dtype, job.layout, job.batch))
     except inputs.Unsupported as exc:
         return {**record, "outcome": "n/a", "reason": str(exc)}
     record["dtype_in"] = _dtype_name(src)
@@ -105,8 +134,9 @@ def probe(job: Job) -> dict:
             message = str(exc).strip().splitlines()
             return {**record, "outcome": "raises", "error_type": type(exc).__name__,
                     "error": message[0] if message else ""}
-    overlap = _extent(src)[0] < _extent(out)[1] and _extent(out)[0] < _extent(src)[1]
-    through = _writes_through(src, out)
+    overlap = _overlaps(src, out)
+    src_parts, out_parts = _parts(src), _parts(out)
+    through = _writes_through(src_parts[0], out_parts[0]) if src_parts and out_parts else None
     shares = through if through is not None else overlap
     record.update({
         "outcome": "shares" if shares else "copies",
@@ -178,11 +208,19 @@ class _Worker:
 
 
 def jobs_for(path_ids=None, dtypes=None, layouts=None, size=DEFAULT_SIZE) -> list[Job]:
-    path_ids = [catalogue.get(p).id for p in (path_ids or catalogue.HOST_PATH_IDS)]
+    """Every path x dtype x layout; a path of the batch family on batches of `PROBE_BATCH` C-contiguous
+    items of `size` (its items have no other layout)."""
+    path_ids = [catalogue.get(p).id for p in (path_ids or catalogue.HOST_PATH_IDS + catalogue.BATCH_PATH_IDS)]
     dtypes = [inputs.check_dtype(d) for d in (dtypes or inputs.DTYPES)]
     layouts = [inputs.check_layout(layout) for layout in (layouts or inputs.LAYOUTS)]
     inputs.check_size(size)
-    return [Job(*case, size) for case in itertools.product(path_ids, dtypes, layouts)]
+    jobs = []
+    for pid, dtype, layout in itertools.product(path_ids, dtypes, layouts):
+        if not catalogue.get(pid).batch:
+            jobs.append(Job(pid, dtype, layout, size))
+        elif layout == layouts[0]:
+            jobs.append(Job(pid, dtype, "C", size, PROBE_BATCH))
+    return jobs
 
 
 def run(jobs: list[Job], workers: int | None = None, progress=None) -> list[dict]:

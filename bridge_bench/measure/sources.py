@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from bridge_bench import errors
-from bridge_bench.inputs import SIDES, TORCH_ONLY_DTYPES, Case, Unsupported, elements, shape_2d
+from bridge_bench.inputs import (BATCH_MAX_BYTES, SIDES, TORCH_ONLY_DTYPES, Case, Unsupported, elements, format_size,
+                                 itemsize, shape_2d)
 
 _PAGE = 4096
 _buffer = np.empty(0, dtype=np.uint8)
@@ -125,10 +126,61 @@ def make_tensor(case: Case):
     raise AssertionError(case.layout)
 
 
+def _in_grid(case: Case) -> None:
+    if case.total > BATCH_MAX_BYTES:
+        raise Unsupported(f"a batch of {case.batch} x {format_size(case.nbytes)} is past the grid's "
+                          f"{format_size(BATCH_MAX_BYTES)}")
+    elements(case)
+
+
+def make_batch(case: Case) -> list[np.ndarray]:
+    """A batch: `case.batch` C-contiguous arrays of `case.nbytes` each, consecutive views of the
+    shared buffer (as a dataset's samples, one array each); up to `BATCH_MAX_BYTES` in all."""
+    _in_grid(case)
+    if case.dtype in TORCH_ONLY_DTYPES:
+        raise Unsupported(f"numpy has no {case.dtype} dtype")
+    flat = _flat(case.total)
+    return [flat[i * case.nbytes:(i + 1) * case.nbytes].view(case.dtype) for i in range(case.batch)]
+
+
+def make_stacked(case: Case):
+    """The batch as one tensor, N x (item elements), a view of the shared buffer."""
+    import torch
+
+    _in_grid(case)
+    return torch.from_numpy(_flat(case.total)).view(torch_dtype(case.dtype)).reshape(case.batch, -1)
+
+
+def make_frame(case: Case, mixed: bool = False):
+    """A DataFrame of `case.batch` rows of `case.nbytes` each: columns of `case.dtype`, or with
+    `mixed`, of `case.dtype` and int32 in turn (int32 keeps the bytes of a four-byte dtype). pandas
+    copies the columns in; the frame is made when the call is bound, outside any timed region."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise Unsupported("pandas is not installed in this environment") from None
+    if mixed and itemsize(case.dtype) != 4:
+        raise Unsupported(f"the mixed frame pairs four-byte columns; {case.dtype} is not one")
+    rows = np.stack(make_batch(case))
+    if not mixed:
+        return pd.DataFrame(rows)
+    return pd.DataFrame({i: rows[:, i].view("int32") if i % 2 else rows[:, i] for i in range(rows.shape[1])})
+
+
 def make_source(side: str, case: Case):
     """The source a path with `source == side` converts, for `case`."""
     if side == "numpy":
         return make_array(case)
     if side == "torch":
         return make_tensor(case)
+    if side == "batch":
+        return make_batch(case)
+    if side == "tensors":
+        import torch
+
+        return [torch.from_numpy(a) for a in make_batch(case)]
+    if side == "stacked":
+        return make_stacked(case)
+    if side in ("frame", "mixed_frame"):
+        return make_frame(case, mixed=side == "mixed_frame")
     raise errors.InputError(f"unknown source side {side!r}; known: {', '.join(SIDES)}")

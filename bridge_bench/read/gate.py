@@ -186,7 +186,7 @@ def judge(row, factors: dict[str, float], machine: Machine = Machine()) -> pd.Se
     base, cand = row["value_base"], row["value_cand"]
     expected = 1.0
     if kind == "timed":
-        kind = classes.timed_class(row["path"], row["size"], base)
+        kind = classes.timed_class(row["path"], classes.moved_bytes(row["size"], row["batch"]), base)
         factor = factors[kind]
         if kind in CPU_BOUND:
             expected = machine.cpu_slowdown

@@ -101,7 +101,8 @@ def movement(runs: list[pd.DataFrame]) -> pd.DataFrame:
     keyed = [r[_timed(r)].set_index(results.CASE)["value"] for r in runs]
     wide = pd.concat(keyed, axis=1, join="inner")
     ratio = wide.max(axis=1) / wide.min(axis=1)
-    kinds = [classes.timed_class(path, size, low) for (_, path, size, _, _), low in wide.min(axis=1).items()]
+    kinds = [classes.timed_class(path, classes.moved_bytes(size, batch), low)
+             for (_, path, size, _, _, batch), low in wide.min(axis=1).items()]
     frame = pd.DataFrame({"class": kinds, "ratio": ratio.to_numpy()})
     return frame.groupby("class")["ratio"].describe(percentiles=[0.5, 0.9, 0.99])[["count", "50%", "90%", "99%", "max"]]
 
@@ -112,7 +113,8 @@ def looks(runs: list[pd.DataFrame]) -> pd.DataFrame:
     rows = []
     for k, run in enumerate(runs):
         timed = run[_timed(run)]
-        kinds = [classes.timed_class(p, s, v) for p, s, v in zip(timed["path"], timed["size"], timed["value"])]
+        kinds = [classes.timed_class(p, classes.moved_bytes(s, b), v)
+                 for p, s, b, v in zip(timed["path"], timed["size"], timed["batch"], timed["value"])]
         for kind, n in timed["samples"].map(len).groupby(kinds):
             rows.append({"run": k, "class": kind, "cases": len(n), "looks": int(n.sum()), "mean": n.mean(),
                          "min": n.min(), "median": n.median(), "max": n.max()})

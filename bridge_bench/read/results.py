@@ -35,7 +35,8 @@ TRACKED_CONTEXT = {
     suite.THP_MEM_ALLOC_ENABLE.name: ("THP_MEM_ALLOC_ENABLE", lambda stated, seen: (stated == "1") == (seen == 1)),
 }
 #: The columns that identify one case within a run: a benchmark and its parameters.
-CASE = ["benchmark", "path", "size", "dtype", "layout"]
+#: `batch` is the batch family's items per batch (benchmarks/bench_batch.py), empty for a single array.
+CASE = ["benchmark", "path", "size", "dtype", "layout", "batch"]
 #: asv's 99 % interval of a result, by asv's stats key and this frame's column.
 INTERVAL = {"ci_99_a": "ci_low", "ci_99_b": "ci_high"}
 STAT_COLUMNS = {**INTERVAL, "q_25": "q25", "q_75": "q75", "repeat": "repeat", "number": "number"}
@@ -43,8 +44,8 @@ STAT_COLUMNS = {**INTERVAL, "q_25": "q25", "q_75": "q75", "repeat": "repeat", "n
 #: tells apart nightly runs of one commit.
 COLUMNS = ["results_dir", "result_file", "machine", "env", "commit", "date", "started", *CONTEXT_KEYS, "benchmark",
            "suite",
-           "sweep", "kind", "path", "label", "direction", "size", "dtype", "layout", "status", "value", "unit",
-           *STAT_COLUMNS.values(), "samples"]
+           "sweep", "kind", "path", "label", "direction", "size", "dtype", "layout", "batch", "status", "value",
+           "unit", *STAT_COLUMNS.values(), "samples"]
 
 
 class ResultsError(errors.InputError):
@@ -118,7 +119,8 @@ def _rows(results_dir: Path, file: Path, result, benchmarks: dict):
                 "path": pid, "label": record.label if record else pid,
                 "direction": record.direction if record else None,
                 "size": case.get("size"), "dtype": case.get("dtype"), "layout": case.get("layout"),
-                "status": _status(values[i]), "value": values[i] if _status(values[i]) == "ok" else None,
+                "batch": case.get("batch"), "status": _status(values[i]),
+                "value": values[i] if _status(values[i]) == "ok" else None,
                 "unit": meta.get("unit"),
                 "samples": samples[i] if samples and samples[i] else None,
             }

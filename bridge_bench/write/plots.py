@@ -148,3 +148,26 @@ def heatmap(table: pd.DataFrame, title: str, colorbar: str, ratio: bool = False,
                         color="white" if not ratio else "black")
     fig.colorbar(image, ax=ax, label=colorbar)
     return fig
+
+
+def batch_ratios(rows: pd.DataFrame, title: str):
+    """Building a batch: one panel per item size, each way's time over one copy of the batch
+    (`x_copy`) against the number of items, log-log; the copy itself is the line at 1."""
+    sizes = sorted(rows["size"].unique())
+    fig, axes = plt.subplots(1, len(sizes), figsize=(3.4 * len(sizes) + 2.6, 4.4), layout="constrained",
+                             squeeze=False, sharey=True)
+    fig.suptitle(title)
+    for ax, size in zip(axes[0], sizes):
+        for (pid, label), g in rows[rows["size"] == size].groupby(["path", "label"], sort=False):
+            ax.plot(g["batch"], g["x_copy"], label=label, **_style(pid))
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(inputs.BATCH_SIZES, [str(b) for b in inputs.BATCH_SIZES])
+        ax.axhline(1, color="black", linewidth=0.8)
+        ax.set_title(f"items of {inputs.format_size(int(size))}")
+        ax.set_xlabel("items in the batch")
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0][0].set_ylabel("time / one copy of the batch")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="outside right center")
+    return fig

@@ -23,7 +23,7 @@ import pandas as pd
 from packaging.version import Version
 
 from bridge_bench import catalogue, errors, inputs, messages, outcomes, suite
-from bridge_bench.read import analysis, compare, gate, results, sweep_folder
+from bridge_bench.read import analysis, batches, compare, gate, results, sweep_folder
 from bridge_bench.write import plots, render
 from bridge_bench.write.render import Section
 
@@ -208,6 +208,27 @@ def _listing(values: pd.Series, known) -> str:
     return ", ".join(v for v in known if v in seen) or ", ".join(sorted(seen))
 
 
+#: PyTorch issue 13918 across releases: `torch.tensor(batch)` against `torch.from_numpy(np.stack(batch))`
+#: at these (items, bytes per item) shapes.
+ISSUE_13918 = ("batch_tensor", "batch_stack_from_numpy")
+BATCH_SHAPES = ((8, 4 * inputs.KiB), (64, 4 * inputs.KiB), (512, 64), (512, 4 * inputs.KiB), (8, 256 * inputs.KiB),
+                (1, 4 * inputs.MiB))
+
+
+def batch_ratios(frame: pd.DataFrame, numpy: str) -> pd.DataFrame:
+    """Per shape of `BATCH_SHAPES` and release: the time of `torch.tensor(batch)` over that of
+    `torch.from_numpy(np.stack(batch))`, both float32, same run; empty without batch timings."""
+    rows = timed(frame, suite.BATCH)
+    rows = rows[(rows["numpy"] == numpy) & (rows["dtype"] == "float32") & rows["path"].isin(ISSUE_13918)]
+    if rows.empty:
+        return pd.DataFrame()
+    wide = rows.pivot_table(index=["batch", "size"], columns=["path", "release"], values="value", aggfunc="first")
+    ratio = (wide[ISSUE_13918[0]] / wide[ISSUE_13918[1]]).reindex(list(BATCH_SHAPES)).dropna(how="all")
+    ratio = ratio[_ordered(ratio.columns)].rename_axis(None, axis=1)
+    ratio.index = [batches.shape(b, s) for b, s in ratio.index]
+    return ratio.rename_axis("items x bytes").reset_index()
+
+
 def _sweep_table(record: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{"torch": r["torch"], "numpy": r["numpy"], "status": r["status"],
                           "build (s)": round(r["setup_s"]), "measure (s)": round(r["run_s"]),
@@ -272,6 +293,17 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
              ("steps_by_path", "Changed cases per step, path and class (median ratio of each kind)",
               step_by_path(changes)),
              ("steps_changes", "Every changed case", changes)], linked={"steps_changes"}))
+    batch = batch_ratios(frame, base_numpy)
+    if not batch.empty:
+        tensor, stack = (catalogue.get(pid).label for pid in ISSUE_13918)
+        out.append(Section(
+            "Building a batch across releases (PyTorch issue 13918)",
+            f"`{tensor}` over `{stack}` for a list of float32 arrays, same release and run, numpy {base_numpy}: "
+            "above 1, handing torch the list costs that many times stacking it with numpy first. The issue "
+            "(\"very slow to convert list of numpy arrays into tensors\", open since 2018) and a proposed fast "
+            "path for contiguous arrays (PR 72249) are what this answers per release.",
+            [("batch_13918", "torch.tensor(batch) / torch.from_numpy(np.stack(batch)), by items x bytes per item",
+              batch)]))
     ratios = [(size, numpy_ratios(frame, size)) for size in (CALL_SIZE, MEMORY_SIZE)]
     if not ratios[0][1].empty:
         old, new = _ordered(frame["numpy"])[:2]

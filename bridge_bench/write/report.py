@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from bridge_bench import catalogue, inputs, messages, outcomes, units
-from bridge_bench.read import analysis, ceilings, results, runfiles
+from bridge_bench.read import analysis, batches, ceilings, results, runfiles
 from bridge_bench.write import plots, render
 from bridge_bench.write.render import Section
 
@@ -225,6 +225,38 @@ def _sweep(sweep: str, column: str, d: Inputs) -> Section:
     return s
 
 
+def _batches(d: Inputs) -> Section:
+    """Building a batch from many arrays, against one copy of the whole batch (`bridge_bench.read.batches`)."""
+    title = "Building a batch"
+    pairs = batches.against_copy(d.frame)
+    if pairs.empty:
+        return Section(title, "No batch timings in these results (`bench_batch`, which `bridge-bench run` runs): "
+                              "nothing to show here.")
+    reference = catalogue.get(catalogue.BATCH_REFERENCE).label
+    text = (f"A batch of N items of S bytes each (a list of N arrays, as a dataset's samples) made into one tensor, "
+            f"each way's time over the same run's `{reference}` at the same N, S and dtype: one copy of the whole "
+            "batch into memory made beforehand, so 2x means the cost of two copies of the batch. Batches up to "
+            f"{inputs.format_size(inputs.BATCH_MAX_BYTES)}; the tables after it give µs per call, for taking a "
+            "batch apart and for DataFrames too.\n\n")
+    for i, run in enumerate(d.runs):
+        text += "\n".join(f"- {line}" for line in batches.advice(analysis.of_run(pairs, run))) + "\n"
+    s = Section(title, text, [
+        ("batch_x_copy", "Time over one copy of the batch (float32), by N x S", batches.ratio_grid(pairs)),
+        ("batch_x_copy_uint8", "Time over one copy of the batch (uint8)", batches.ratio_grid(pairs, "uint8")),
+        ("batch_build_us", "Building a batch: µs per call", batches.time_grid(d.frame, catalogue.BATCH_TO_TORCH)),
+        ("batch_split_us", "Taking a batch apart (one N x item tensor into N arrays): µs per call",
+         batches.time_grid(d.frame, catalogue.TORCH_TO_BATCH)),
+        ("frame_us", "A DataFrame of N rows of S bytes into one tensor: µs per call",
+         batches.time_grid(d.frame, catalogue.FRAME_TO_TORCH))])
+    for i, run in enumerate(d.runs):
+        rows = analysis.of_run(pairs, run)
+        rows = rows[rows["dtype"] == "float32"]
+        if len(rows):
+            s.add_figure(f"batch_x_copy_run{i}", plots.batch_ratios(
+                rows, f"Building a float32 batch: time over one copy of it\n{d.labels[run]}"))
+    return s
+
+
 def _memory(d: Inputs) -> Section:
     return Section("Peak memory",
                    "What one call allocates: asv's peak RSS with the call minus the same process without it "
@@ -289,7 +321,7 @@ SECTIONS = [*(_of_size_sweep(title, builder) for title, builder in (
                 ("Findings", _findings), ("Latency", _latency), ("Bandwidth against the ceiling", _bandwidth),
                 ("Zero-copy versus copy", _speedups), ("Cost model", _cost_model))),
             partial(_sweep, "dtypes", "dtype"),
-            partial(_sweep, "layouts", "layout"), _memory, _transfers, _cross_env, _semantics, _runs]
+            partial(_sweep, "layouts", "layout"), _batches, _memory, _transfers, _cross_env, _semantics, _runs]
 
 
 def build(dirs: list[Path], out: Path, semantics_file: Path | None = None, progress=None,
