@@ -5,11 +5,12 @@ preallocated buffer (`np.stack(batch, out=buf)`, the family's reference): `torch
 reads the list element by element (PyTorch issue 13918), `torch.from_numpy(np.stack(batch))`
 copies once. Batch sizes 1-512 by items of 64 B-4 MiB in float32, up to 32 MiB a batch
 (`inputs.BATCH_SIZES`, `BATCH_ITEM_SIZES`, `BATCH_MAX_BYTES`: larger batches skip as not in the
-grid; `torch.tensor(batch)` and `torch.as_tensor(batch)` up to 4 MiB, a second a call past it);
+grid; `torch.tensor(batch)` and `torch.as_tensor(batch)` up to 1 MiB, 0.1-1.4 s a call past it);
 uint8 (images) at 64 items of 4 KiB; taking a batch apart at items of 4 KiB (it costs per item);
-DataFrames of 512 and 4096 rows of 16 columns, of one dtype and of two. Timed as the rest of the
-suite (common.py), without the counts: 131 cases (29 more of the grid skip). DataFrames need pandas in the
-environment; where it is missing they skip with the reason.
+DataFrames of 512 rows of 16 columns, of one dtype and of two. Timed as the rest of the suite
+(common.py), without the counts: 119 cases (35 more of the grid skip). The cuts keep the family
+within 15 % of a full run's time (docs/calibration.md, "The batch family"). DataFrames need pandas in
+the environment; where it is missing they skip with the reason.
 """
 
 from bridge_bench import catalogue, inputs

@@ -164,11 +164,11 @@ CATALOGUE: tuple[Conversion, ...] = (
          note="preallocated pinned destination", colour=10),
     # a batch from many arrays: `batch` is a list of N arrays of one shape; the references copy the
     # whole batch once into a destination made when the call is bound
-    _batch("batch_tensor", "torch.tensor(batch)", threaded=True, max_bytes=4 * 1024 * 1024,
+    _batch("batch_tensor", "torch.tensor(batch)", threaded=True, max_bytes=1024 * 1024,
            note="torch reads a list of arrays element by element (PyTorch issue 13918) and warns so: "
-                "timed up to 4 MiB a batch (a second a call past it)", colour=0),
-    _batch("batch_as_tensor", "torch.as_tensor(batch)", threaded=True, max_bytes=4 * 1024 * 1024,
-           note="element by element, as torch.tensor(batch): timed up to 4 MiB a batch", colour=1),
+                "timed up to 1 MiB a batch (0.1-1.4 s a call past it)", colour=0),
+    _batch("batch_as_tensor", "torch.as_tensor(batch)", threaded=True, max_bytes=1024 * 1024,
+           note="element by element, as torch.tensor(batch): timed up to 1 MiB a batch", colour=1),
     _batch("batch_stack_from_numpy", "torch.from_numpy(np.stack(batch))", colour=2),
     _batch("batch_tensor_np_array", "torch.tensor(np.array(batch))", threaded=True, colour=3),
     _batch("batch_torch_stack", "torch.stack([torch.from_numpy(a) for a in batch])", threaded=True, colour=4),

@@ -59,7 +59,7 @@ BATCH_CHECK = (64, 4 * KiB)
 #: Taking a batch apart costs per item, not per byte (`list(t.numpy())` makes views): one item size.
 SPLIT_ITEM_SIZES: tuple[int, ...] = (4 * KiB,)
 #: A DataFrame's rows per batch, of 64 bytes each (16 four-byte columns).
-FRAME_ROWS: tuple[int, ...] = (512, 4096)
+FRAME_ROWS: tuple[int, ...] = (512,)
 FRAME_ROW_SIZES: tuple[int, ...] = (64,)
 
 NUMPY_DTYPES: tuple[str, ...] = (

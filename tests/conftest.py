@@ -112,6 +112,12 @@ SIZE_CASES = [*((path, size) for path in ("from_numpy", "tensor", "np_copyto", "
               ("from_numpy", 64 * MiB), ("tensor", 64 * MiB), ("numpy", 64 * MiB), ("np_copy", 4 * KiB),
               ("np_copy", 32 * KiB), ("clone", 64 * MiB)]
 REFUSED_LAYOUTS = [("from_numpy", "negative"), ("dlpack_to_torch", "negative"), ("clone", "readonly")]
+#: The batch family's cases of the recorded run, (benchmark class, path, batch, size): every way to
+#: build a batch of 8 items of 4 KiB (its reference among them), taking one apart, and a DataFrame.
+BATCH_CASES = [*(("BatchToTorch", pid, 8, 4 * KiB) for pid in (
+                   "batch_tensor", "batch_as_tensor", "batch_stack_from_numpy", "batch_tensor_np_array",
+                   "batch_torch_stack", "batch_collate", "batch_np_stack_out", "batch_torch_stack_out")),
+               ("TorchToBatch", "unbatch_numpy", 8, 4 * KiB), ("FrameToTorch", "frame_from_numpy", 512, 64)]
 CUDA_CASE = ("bench_cuda.HostToCuda.time_convert", ("cuda", MiB, "float32", "C"))
 MACHINE = "bridge-bench-test"
 #: The rounds of the shared run (and of the end-to-end run compared with it): the plan's first two
@@ -138,6 +144,8 @@ def recorded_regexes() -> list[str]:
                                    (path, inputs.IN_CACHE, "float32", layout)) for path, layout in REFUSED_LAYOUTS]
     regexes += [suite.regex(b, r"'(from_numpy|tensor)'.*") for b in suite.BENCHMARKS
                 if b.method in (suite.PEAKMEM_CONVERT, suite.PEAKMEM_PREPARED)]
+    regexes += [asvrun.bench_regex(f"bench_batch.{cls}.{suite.TIMED}", (pid, batch, size, "float32"))
+                for cls, pid, batch, size in BATCH_CASES]
     return regexes + [asvrun.bench_regex(*CUDA_CASE)] + [suite.regex(b) for b in suite.CONTEXT_TRACKS]
 
 

@@ -74,7 +74,7 @@ def test_every_batch_path_keeps_each_item_in_its_row(pid):
 
 def test_a_batch_past_the_grid_or_a_path_past_its_limit_skips_with_the_reason():
     with pytest.raises(inputs.Unsupported, match="past the grid's 32 MiB"):
-        bindings.prepare("batch_tensor", inputs.Case(4 * inputs.MiB, batch=64))
+        bindings.prepare("batch_np_stack_out", inputs.Case(4 * inputs.MiB, batch=64))
     with pytest.raises(inputs.Unsupported, match=r"t.tolist\(\) is timed up to 1 MiB"):
         bindings.prepare("unbatch_tolist", inputs.Case(256 * inputs.KiB, batch=8))
     with pytest.raises(inputs.Unsupported, match="takes a batch"):

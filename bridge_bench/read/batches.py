@@ -13,8 +13,12 @@ import pandas as pd
 from bridge_bench import catalogue, inputs, suite
 from bridge_bench.read.results import RUN
 
-#: A shape of the batch grid as people say it: "64 x 4 KiB".
-SHAPE = "batch"
+#: The column naming a case's shape as people say it: "64 x 4 KiB".
+SHAPE = "shape"
+#: The references: copies of the whole batch into a destination made beforehand (`np.stack(batch,
+#: out=buf)`, `torch.stack(tensors, out=dst)`), which no way to build a new batch tensor can be.
+REFERENCES = tuple(pid for pid in catalogue.ids(catalogue.BATCH_TO_TORCH)
+                   if catalogue.get(pid).output == "destination")
 
 
 def shape(batch: int, size: int) -> str:
@@ -58,23 +62,35 @@ def time_grid(frame: pd.DataFrame, direction: str) -> pd.DataFrame:
     t = t[t["direction"] == direction]
     columns = [s if d == "float32" else f"{s} {d}" for s, d in zip(t[SHAPE], t["dtype"])]
     t = t.assign(case=columns, us=t["value"] * 1e6)
-    order = t.drop_duplicates("case").sort_values(["dtype", "size", "batch"], ascending=[False, True, True])["case"]
+    t = t.assign(other=t["dtype"] != "float32")
+    order = t.drop_duplicates("case").sort_values(["other", "size", "batch"])["case"]
     wide = t.pivot_table(index=[*RUN, "label"], columns="case", values="us", sort=False)
     return wide[[c for c in order if c in wide.columns]]
 
 
-def advice(pairs: pd.DataFrame) -> list[str]:
-    """What a user should write, from one run's ratios: the way fastest at most shapes, and the
-    spread of every way over the shapes (float32)."""
-    rows = pairs[(pairs["dtype"] == "float32") & (pairs["path"] != catalogue.BATCH_REFERENCE)]
-    if rows.empty:
-        return []
-    fastest = rows.loc[rows.groupby(SHAPE)["x_copy"].idxmin()]
-    wins = fastest["label"].value_counts()
-    lines = [f"Fastest way to build a float32 batch at {wins.iloc[0]} of {fastest.shape[0]} shapes: "
-             f"`{wins.index[0]}`" + (", then " + ", ".join(f"`{label}` ({n})" for label, n in wins.iloc[1:].items())
-                                     if len(wins) > 1 else "") + "."]
-    spread = rows.groupby("label", sort=False)["x_copy"].agg(["min", "median", "max"])
-    for label, r in spread.sort_values("median").iterrows():
-        lines.append(f"`{label}`: {r['min']:.3g}x-{r['max']:.3g}x one copy of the batch (median {r['median']:.3g}x).")
-    return lines
+def spread(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per run and way to build a float32 batch (`against_copy`; the `REFERENCES` are not ways),
+    cheapest first: its time over one copy of the batch at its best, median and worst shape, and at
+    how many shapes it was the fastest way."""
+    rows = pairs[(pairs["dtype"] == "float32") & ~pairs["path"].isin(REFERENCES)]
+    wins = rows.loc[rows.groupby([*RUN, SHAPE])["x_copy"].idxmin()].groupby([*RUN, "label"]).size()
+    shapes = rows.groupby(RUN)[SHAPE].nunique()
+    table = rows.groupby([*RUN, "label"], sort=False)["x_copy"].agg(["min", "median", "max"])
+    table["fastest at"] = [f"{wins.get(key, 0)} of {shapes[key[:-1]]}" for key in table.index]
+    table = table.rename(columns={c: f"x copy, {c}" for c in ("min", "median", "max")}).reset_index()
+    return table.sort_values([*RUN, "x copy, median"], kind="stable").reset_index(drop=True)
+
+
+def advice(pairs: pd.DataFrame) -> str:
+    """What a user should write, from one run's `spread`: the way fastest at most shapes, and how far
+    `torch.tensor(batch)`, the way most code writes, is from it."""
+    table = spread(pairs)
+    if table.empty:
+        return ""
+    best = table.loc[table["fastest at"].map(lambda text: int(text.split()[0])).idxmax()]
+    said = f"On this run, `{best['label']}` was the fastest way at {best['fastest at']} shapes"
+    naive = table[table["label"] == catalogue.get("batch_tensor").label]
+    if len(naive):
+        said += (f"; `{naive.iloc[0]['label']}` cost {naive.iloc[0]['x copy, min']:.3g}x-"
+                 f"{naive.iloc[0]['x copy, max']:.3g}x one copy of the batch: stack first")
+    return said + "."

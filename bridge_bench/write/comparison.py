@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bridge_bench import inputs, suite, units
-from bridge_bench.read import compare, gate
+from bridge_bench.read import batches, compare, gate
 
 
 def table(comparison: compare.Comparison, everything: bool = False) -> pd.DataFrame:
@@ -21,7 +21,8 @@ def table(comparison: compare.Comparison, everything: bool = False) -> pd.DataFr
            if (against != 1.0).any() else {}),
         "benchmark": cases["benchmark"].map(suite.short),
         "code": cases["label_base"],
-        "size": cases["size"].map(lambda s: inputs.format_size(int(s)) if pd.notna(s) else "-"),
+        "size": [batches.shape(b, s) if pd.notna(b) else inputs.format_size(int(s)) if pd.notna(s) else "-"
+                 for b, s in zip(cases["batch"], cases["size"])],
         "dtype": cases["dtype"].fillna("-"),
         "layout": cases["layout"].fillna("-"),
         "baseline": [units.measured(v, u) for v, u in zip(cases["value_base"], cases["unit_base"])],

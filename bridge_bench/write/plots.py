@@ -159,7 +159,7 @@ def batch_ratios(rows: pd.DataFrame, title: str):
     fig.suptitle(title)
     for ax, size in zip(axes[0], sizes):
         for (pid, label), g in rows[rows["size"] == size].groupby(["path", "label"], sort=False):
-            ax.plot(g["batch"], g["x_copy"], label=label, **_style(pid))
+            ax.plot(g["batch"], g["x_copy"], label=label, **{**_style(pid), "markersize": 7})
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xticks(inputs.BATCH_SIZES, [str(b) for b in inputs.BATCH_SIZES])

@@ -131,7 +131,7 @@ def numpy_ratios(frame: pd.DataFrame, size: int) -> pd.DataFrame:
     """Per path and release that ran both numpys: published time with the newer numpy / with the older."""
     rows = timed(frame, "sizes")
     rows = rows[rows["size"] == size]
-    old, new = (_ordered(rows["numpy"]) + [None])[:2]
+    old, new = (_ordered(rows["numpy"]) + [None, None])[:2]
     if new is None:
         return pd.DataFrame()
     wide = rows.pivot_table(index=["label", "release"], columns="numpy", values="value", aggfunc="first")
@@ -211,8 +211,7 @@ def _listing(values: pd.Series, known) -> str:
 #: PyTorch issue 13918 across releases: `torch.tensor(batch)` against `torch.from_numpy(np.stack(batch))`
 #: at these (items, bytes per item) shapes.
 ISSUE_13918 = ("batch_tensor", "batch_stack_from_numpy")
-BATCH_SHAPES = ((8, 4 * inputs.KiB), (64, 4 * inputs.KiB), (512, 64), (512, 4 * inputs.KiB), (8, 256 * inputs.KiB),
-                (1, 4 * inputs.MiB))
+BATCH_SHAPES = ((8, 64), (512, 64), (8, 4 * inputs.KiB), (64, 4 * inputs.KiB), (1, 256 * inputs.KiB))
 
 
 def batch_ratios(frame: pd.DataFrame, numpy: str) -> pd.DataFrame:
@@ -257,14 +256,16 @@ def sections(frame: pd.DataFrame, found: dict, record: list[dict]) -> list[Secti
     """The report in reading order; costs are read with the numpy that ran with the most releases."""
     fams = families(frame)
     base_numpy = max(fams, key=lambda n: (len(fams[n]), Version(n)))
-    out = [Section(
+    sized = not timed(frame, "sizes").empty  # a sweep of another selection (`releases --bench`) has none
+    out = [] if not sized else [Section(
         "What changed",
         f"{len(frame['env'].unique())} environments: torch {', '.join(_ordered(frame['release']))}; numpy "
         f"{', '.join(_ordered(frame['numpy']))}. Each figure is the published one (the median of the quiet "
         f"looks, one a round). Times below are with numpy {base_numpy}, the numpy most releases ran with; "
         "`now / then` above 1 means the newest release is slower.",
         [("releases_findings", "Oldest against newest release, per path", _findings(frame, base_numpy))])]
-    for size, name, scale, unit in ((CALL_SIZE, "call", 1e9, "ns"), (MEMORY_SIZE, "memory", 1e6, "us")):
+    costs = ((CALL_SIZE, "call", 1e9, "ns"), (MEMORY_SIZE, "memory", 1e6, "us")) if sized else ()
+    for size, name, scale, unit in costs:
         table = cost(frame, size, base_numpy)
         s = Section(f"Cost at {inputs.format_size(size)} across releases",
                     f"Published time per call ({unit}) of every path at {inputs.format_size(size)}, numpy "

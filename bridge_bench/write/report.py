@@ -237,10 +237,11 @@ def _batches(d: Inputs) -> Section:
             f"each way's time over the same run's `{reference}` at the same N, S and dtype: one copy of the whole "
             "batch into memory made beforehand, so 2x means the cost of two copies of the batch. Batches up to "
             f"{inputs.format_size(inputs.BATCH_MAX_BYTES)}; the tables after it give µs per call, for taking a "
-            "batch apart and for DataFrames too.\n\n")
-    for i, run in enumerate(d.runs):
-        text += "\n".join(f"- {line}" for line in batches.advice(analysis.of_run(pairs, run))) + "\n"
+            "batch apart and for DataFrames too. ")
+    text += " ".join(batches.advice(analysis.of_run(pairs, run)) for run in d.runs[:1])
     s = Section(title, text, [
+        ("batch_ways", "Each way to build a float32 batch, cheapest first: time over one copy of the batch",
+         batches.spread(pairs)),
         ("batch_x_copy", "Time over one copy of the batch (float32), by N x S", batches.ratio_grid(pairs)),
         ("batch_x_copy_uint8", "Time over one copy of the batch (uint8)", batches.ratio_grid(pairs, "uint8")),
         ("batch_build_us", "Building a batch: µs per call", batches.time_grid(d.frame, catalogue.BATCH_TO_TORCH)),
