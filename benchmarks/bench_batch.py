@@ -9,7 +9,7 @@ grid; `torch.tensor(batch)` and `torch.as_tensor(batch)` up to 1 MiB, 0.1-1.4 s 
 uint8 (images) at 64 items of 4 KiB; taking a batch apart at items of 4 KiB (it costs per item);
 DataFrames of 512 rows of 16 columns, of one dtype and of two. Timed as the rest of the suite
 (common.py), without the counts: 119 cases (35 more of the grid skip). The cuts keep the family
-within 15 % of a full run's time (docs/calibration.md, "The batch family"). DataFrames need pandas in
+within 15 % of a full run's time (docs/calibration.md, "The batch family (2026-12-07)"). DataFrames need pandas in
 the environment; where it is missing they skip with the reason.
 """
 

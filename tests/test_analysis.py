@@ -13,7 +13,7 @@ def frame(times, **context) -> pd.DataFrame:
     from bridge_bench import catalogue, suite
 
     base = {"machine": "m", "env": "e", "commit": "c", "date": pd.Timestamp("2026-01-01"), "kind": "time",
-            "status": "ok", "sweep": "sizes", "dtype": "float32",
+            "status": "ok", "sweep": "sizes", "dtype": "float32", "batch": None,
             "layout": "C", "torch": "2.13", "numpy": "2.4", "torch_threads": "2", "thp": "madvise",
             "THP_MEM_ALLOC_ENABLE": "unset", "cpu": "x", "num_cpu": "2", "os": "linux", "gpu": None,
             "thp_defrag": "madvise", **context}

@@ -264,7 +264,7 @@ def test_the_suite_description_is_what_asv_discovers():
         names = getattr(bench, "param_names", [])
         sizes = bench.params[names.index("size")] if "size" in names else []
         # the batch family's item sizes are a grid, not a latency curve of one call
-        assert suite.BY_NAME[name].sweeps_size == (len(sizes) > 2 and suite.BY_NAME[name].sweep != suite.BATCH), name
+        assert suite.BY_NAME[name].sweeps_size == (len(sizes) > 2 and not suite.BY_NAME[name].has_batch), name
         if "path" in names and suite.BY_NAME[name].direction:
             directions = {catalogue.get(ast.literal_eval(p)).direction for p in bench.params[names.index("path")]}
             assert directions == {suite.BY_NAME[name].direction}, name

@@ -151,7 +151,7 @@ def render(rows: list[Row], threshold: float = THRESHOLD) -> str:
         lines.append(f"{catalogue.get(r.path).label:<{width}} {r.case:>12} {asv:>10} "
                      f"{reference:>10} {ratio:>6}  {verdict}")
     lines.append("asv: the figure asv stores, the median of the quiet looks; reference: the same estimate over the "
-                 "same looks' fastest timeit loops of the same bound call (10,000 calls, or 50 ms of a longer "
+                 "same looks' fastest timeit loops of the same bound call (10,000 calls, or 5 ms of a longer "
                  f"call); limit {threshold:.2f}x either way")
     return "\n".join(lines)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bridge_bench import catalogue, inputs, suite
+from bridge_bench import catalogue, inputs, suite, units
 from bridge_bench.read.results import RUN
 
 #: The column naming a case's shape as people say it: "64 x 4 KiB".
@@ -91,6 +91,6 @@ def advice(pairs: pd.DataFrame) -> str:
     said = f"On this run, `{best['label']}` was the fastest way at {best['fastest at']} shapes"
     naive = table[table["label"] == catalogue.get("batch_tensor").label]
     if len(naive):
-        said += (f"; `{naive.iloc[0]['label']}` cost {naive.iloc[0]['x copy, min']:.3g}x-"
-                 f"{naive.iloc[0]['x copy, max']:.3g}x one copy of the batch: stack first")
+        low, high = (units.number(float(naive.iloc[0][f"x copy, {c}"])) for c in ("min", "max"))
+        said += f"; `{naive.iloc[0]['label']}` cost {low}x-{high}x one copy of the batch: stack first"
     return said + "."
