@@ -84,7 +84,7 @@ def test_each_path_is_timed_by_the_suite_of_its_kind():
         if "path" in names:
             paths = bench.params[names.index("path")]
             timed[suite.BY_NAME[bench.name] in suite.CUDA].update(map(ast.literal_eval, paths))
-    assert timed[False] == set(catalogue.HOST_PATH_IDS)
+    assert timed[False] == set(catalogue.HOST_PATH_IDS + catalogue.BATCH_PATH_IDS)
     assert timed[True] == set(catalogue.ids(cuda=True))
 
 

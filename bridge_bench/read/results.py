@@ -217,7 +217,9 @@ def read(dirs, only: set[str] | None = None) -> Loaded:
             if not any(row["status"] == "ok" for row in new):
                 warnings.append(Problem(f"{file}: no measured value, all {len(new)} results skipped or failed",
                                         "nothing measured"))
-    return Loaded(pd.DataFrame(rows, columns=COLUMNS), warnings, files)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    # float whatever the files held: a frame of single arrays only (no batch, all None) pairs with one that has batches
+    return Loaded(frame.astype({"batch": "float64"}), warnings, files)
 
 
 def usable(loaded: Loaded, dirs, drop_unusable: bool = True) -> Loaded:
